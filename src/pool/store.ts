@@ -1,0 +1,57 @@
+import type { TxMeta } from '../tx/types.ts'
+
+/** One tx as the pool persists it: its metadata, and its body when this node holds it. */
+export interface StoredTx {
+  meta: TxMeta
+  /** The tx's encoding. Absent for a light node's announced-only txs. */
+  body?: Uint8Array
+  /** Unix ms when this node first admitted it. */
+  receivedAt: number
+}
+
+/** One atomic change: all of it lands, or none of it. */
+export interface StoreBatch {
+  put: StoredTx[]
+  delete: string[]
+}
+
+/**
+ * Where the pool keeps bodies (and metadata, to reload after a restart).
+ * Implementations: memory (here), IndexedDB (web/), LMDB on disk (node/).
+ *
+ * Contract:
+ * - `write` is atomic and durable: once its promise resolves, the batch
+ *   survives a crash or a closed tab. The pool acknowledges a tx only then.
+ * - It is called with one batch at a time (the pool's writer serializes them),
+ *   so an implementation need not order concurrent writes.
+ * - `entries` streams; a store with a million records must reload in bounded memory.
+ * - A failed write rejects and leaves the store as it was before the batch.
+ */
+export interface PoolStore {
+  write: (batch: StoreBatch) => Promise<void>
+  getBody: (hash: string) => Promise<Uint8Array | undefined>
+  entries: () => AsyncIterable<StoredTx>
+  close: () => Promise<void>
+}
+
+/** A store in memory: for tests, and for a node that keeps nothing across restarts. */
+export class MemoryPoolStore implements PoolStore {
+  private readonly records = new Map<string, StoredTx>()
+
+  get size (): number { return this.records.size }
+
+  async write (batch: StoreBatch): Promise<void> {
+    for (const hash of batch.delete) this.records.delete(hash)
+    for (const rec of batch.put) this.records.set(rec.meta.hash, rec)
+  }
+
+  async getBody (hash: string): Promise<Uint8Array | undefined> {
+    return this.records.get(hash)?.body
+  }
+
+  async * entries (): AsyncIterable<StoredTx> {
+    yield * [...this.records.values()]
+  }
+
+  async close (): Promise<void> {}
+}

@@ -1,0 +1,36 @@
+import { buildTx, Ed25519Signer, type BuiltTx } from '../../src/index.ts'
+
+/** A deterministic 32-byte value from a label, for readable nullifiers in tests. */
+export function bytes32 (label: string | number): Uint8Array {
+  const out = new Uint8Array(32)
+  const s = String(label)
+  for (let i = 0; i < s.length; i++) out[i % 32] = (out[i % 32]! * 31 + s.charCodeAt(i)) & 0xff
+  out[31] = s.length
+  return out
+}
+
+export function randomNullifier (): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(32))
+}
+
+export interface TestTxOptions {
+  fee?: bigint
+  expiresAt?: number
+  nullifiers?: Uint8Array[]
+  payloadBytes?: number
+  signer?: Ed25519Signer
+}
+
+const defaultSigner = Ed25519Signer.generate()
+
+/** A valid signed tx; fields default to something any default pool admits. */
+export async function makeTx (opts: TestTxOptions = {}): Promise<BuiltTx> {
+  const payload = new Uint8Array(opts.payloadBytes ?? 256)
+  crypto.getRandomValues(payload.subarray(0, Math.min(payload.length, 65536)))
+  return await buildTx({
+    fee: opts.fee ?? 100n,
+    expiresAt: opts.expiresAt ?? Date.now() + 10 * 60_000,
+    nullifiers: opts.nullifiers ?? [randomNullifier()],
+    payload
+  }, opts.signer ?? defaultSigner)
+}

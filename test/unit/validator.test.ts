@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest'
+import { buildTx, Ed25519Signer, submitTx, TxPool, TxValidator, type Tx, type TxVerifier } from '../../src/index.ts'
+import { SignatureVerifier } from '../../src/tx/verifier.ts'
+import { makeTx, randomNullifier } from '../helpers/txs.ts'
+
+class CountingVerifier implements TxVerifier {
+  calls = 0
+  private readonly inner = new SignatureVerifier()
+  async verify (tx: Tx): Promise<string | undefined> {
+    this.calls++
+    return await this.inner.verify(tx)
+  }
+}
+
+function setup (config = {}) {
+  const pool = new TxPool({ config })
+  const verifier = new CountingVerifier()
+  const validator = new TxValidator({ gate: pool, verifier })
+  return { pool, verifier, validator }
+}
+
+describe('TxValidator', () => {
+  it('accepts a valid tx and the pool admits it durably', async () => {
+    const { pool, validator } = setup()
+    const built = await makeTx({ payloadBytes: 40_000 })
+    const result = await submitTx(validator, pool, built.bytes)
+    expect(result.status).toBe('added')
+    expect(pool.has(built.hash)).toBe(true)
+    expect(await pool.getBody(built.hash)).toEqual(built.bytes)
+  })
+
+  it('rejects malformed bytes naming the field', async () => {
+    const { validator } = setup()
+    const built = await makeTx()
+    const v = await validator.validate(built.bytes.subarray(0, 60))
+    expect(v).toMatchObject({ status: 'rejected', rule: 'malformed' })
+    expect(v.status !== 'accepted' && v.message).toMatch(/^sender: truncated/)
+  })
+
+  it('rejects oversized input before decoding it', async () => {
+    const pool = new TxPool()
+    const validator = new TxValidator({ gate: pool, limits: { maxPayloadBytes: 1000, maxNullifiers: 4 } })
+    const built = await makeTx({ payloadBytes: 2000 })
+    expect(await validator.validate(built.bytes)).toMatchObject({ status: 'rejected', rule: 'too-large' })
+  })
+
+  it('rejects a tampered signature or payload as invalid-signature', async () => {
+    const { validator } = setup()
+    const built = await makeTx()
+    const tampered = built.bytes.slice()
+    tampered[100] = tampered[100]! ^ 0xff // inside the payload
+    expect(await validator.validate(tampered)).toMatchObject({ status: 'rejected', rule: 'invalid-signature' })
+    const otherKey = Ed25519Signer.generate()
+    const forged = built.bytes.slice()
+    forged.set(otherKey.publicKey, 1 + 8 + 8 + 1 + 32) // swap the sender, keep the signature
+    expect(await validator.validate(forged)).toMatchObject({ status: 'rejected', rule: 'invalid-signature' })
+  })
+
+  it('ignores expired, too-far, underpriced txs before verifying them', async () => {
+    const { validator, verifier } = setup({ minFee: 10n })
+    const expired = await makeTx({ expiresAt: Date.now() - 1 })
+    const far = await makeTx({ expiresAt: Date.now() + 48 * 3600_000 })
+    const cheap = await makeTx({ fee: 9n })
+    expect(await validator.validate(expired.bytes)).toMatchObject({ status: 'ignored', rule: 'expired' })
+    expect(await validator.validate(far.bytes)).toMatchObject({ status: 'ignored', rule: 'expiry-too-far' })
+    expect(await validator.validate(cheap.bytes)).toMatchObject({ status: 'ignored', rule: 'fee-below-floor' })
+    expect(verifier.calls).toBe(0)
+  })
+
+  it('ignores a duplicate and a nullifier conflict that does not outbid', async () => {
+    const { pool, validator } = setup()
+    const n = randomNullifier()
+    const first = await makeTx({ fee: 100n, nullifiers: [n] })
+    expect((await submitTx(validator, pool, first.bytes)).status).toBe('added')
+    expect(await validator.validate(first.bytes)).toMatchObject({ status: 'ignored', rule: 'duplicate' })
+    const low = await makeTx({ fee: 109n, nullifiers: [n] })
+    expect(await validator.validate(low.bytes)).toMatchObject({ status: 'ignored', rule: 'replacement-underpriced' })
+    const high = await makeTx({ fee: 110n, nullifiers: [n] })
+    const r = await submitTx(validator, pool, high.bytes)
+    expect(r.status).toBe('added')
+    expect(r.status === 'added' && r.replaced.map(e => e.hash)).toEqual([first.hash])
+  })
+
+  it('verifies a tx once however often it is seen', async () => {
+    const { pool, validator, verifier } = setup()
+    const built = await makeTx()
+    await validator.validate(built.bytes)
+    await validator.validate(built.bytes)
+    expect(verifier.calls).toBe(1)
+    expect(validator.stats.cacheHits).toBe(1)
+    await submitTx(validator, pool, built.bytes)
+    expect(verifier.calls).toBe(1)
+  })
+
+  it('caches bad verdicts too, but not verifier crashes', async () => {
+    const pool = new TxPool()
+    let calls = 0
+    const flaky: TxVerifier = { verify: async () => { calls++; throw new Error('backend down') } }
+    const validator = new TxValidator({ gate: pool, verifier: flaky })
+    const built = await makeTx()
+    expect(await validator.validate(built.bytes)).toMatchObject({ status: 'rejected', rule: 'invalid-signature', message: /backend down/ })
+    await validator.validate(built.bytes)
+    expect(calls).toBe(2)
+  })
+
+  it('builds txs with a custom signer', async () => {
+    const signer = Ed25519Signer.generate()
+    const built = await buildTx({ fee: 5n, expiresAt: Date.now() + 60_000, nullifiers: [randomNullifier()], payload: new Uint8Array(3) }, signer)
+    expect(built.tx.header.sender).toEqual(signer.publicKey)
+    const { validator } = setup()
+    expect((await validator.validate(built.bytes)).status).toBe('accepted')
+  })
+})
