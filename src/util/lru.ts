@@ -35,5 +35,8 @@ export class LruCache<K, V> {
   }
 
   delete (key: K): boolean { return this.map.delete(key) }
+
+  /** Oldest first; does not count as use. */
+  entries (): IterableIterator<[K, V]> { return this.map.entries() }
   clear (): void { this.map.clear() }
 }

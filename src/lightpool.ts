@@ -1,0 +1,159 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import type { ConnectionGater, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import { TxPool, type PoolConfig } from './pool/pool.ts'
+import { MemoryPoolStore, type PoolStore } from './pool/store.ts'
+import { ProofPool, type ProofPoolConfig } from './proof/proof-pool.ts'
+import { DEFAULT_TX_LIMITS, type TxLimits } from './tx/limits.ts'
+import type { TxVerifier } from './tx/verifier.ts'
+import { revalidateStored, type SubmitResult } from './validation/intake.ts'
+import { TxValidator } from './validation/validator.ts'
+import { lightpoolGossip, type Gossip, type LightpoolGossipInit } from './net/gossip.ts'
+import { protocolIds } from './net/protocols.ts'
+import { PeerReputation, type ReputationConfig } from './net/reputation.ts'
+import { lightpool, type LightpoolService, type LightpoolServiceInit, type NodeMode } from './net/service.ts'
+
+export const LIGHTPOOL_VERSION = '0.1.0'
+
+/** Everything environment-specific (transports, listen addresses, stores) is handed in; the rest has defaults. */
+export interface LightpoolInit {
+  /** Network name, part of every topic and protocol id. Default "devnet". */
+  network?: string
+  /** Default "full". Browsers use "light". */
+  mode?: NodeMode
+  /** Where the pool keeps bodies. Default: in memory. */
+  store?: PoolStore
+  pool?: Partial<PoolConfig>
+  txLimits?: TxLimits
+  /** Replaces the Ed25519 signature check with a chain's own validity check. */
+  verifier?: TxVerifier
+  proofs?: Partial<ProofPoolConfig>
+  reputation?: Partial<ReputationConfig>
+  /** Bootnode multiaddrs with /p2p/<peer id>. */
+  bootstrap?: string[]
+  /** Reload the pool from `store` at start. Default true. */
+  restore?: boolean
+
+  // ---- libp2p environment ----
+  transports: NonNullable<Libp2pOptions['transports']>
+  listen?: string[]
+  /** Addresses to advertise instead of the listen ones (public IP, DNS name). */
+  announce?: string[]
+  privateKey?: PrivateKey
+  /** Where libp2p keeps the peer store: on disk in Node, IndexedDB in a browser. Default: memory. */
+  datastore?: Datastore
+  connectionGater?: ConnectionGater
+  connectionManager?: Libp2pOptions['connectionManager']
+  /** More libp2p services (relay server or client, autonat…), by name. */
+  services?: Record<string, (components: any) => unknown>
+  metrics?: Libp2pOptions['metrics']
+  gossip?: Partial<Omit<LightpoolGossipInit, 'topics' | 'appSpecificScore'>>
+  /** Protocol tuning: quotas, fetcher, sync, peer keeping. */
+  net?: Partial<Pick<LightpoolServiceInit, 'quotas' | 'fetcher' | 'fetchServe' | 'sync' | 'peers' | 'runOnLimitedConnection'>>
+}
+
+export interface LightpoolServices {
+  identify: Identify
+  ping: Ping
+  pubsub: Gossip
+  lightpool: LightpoolService
+  [name: string]: unknown
+}
+
+/** A running lightpool node: libp2p plus pool, validator and protocols. */
+export interface Lightpool {
+  readonly libp2p: Libp2p<LightpoolServices>
+  readonly pool: TxPool
+  readonly validator: TxValidator
+  readonly proofs: ProofPool
+  readonly reputation: PeerReputation
+  readonly net: LightpoolService
+  readonly network: string
+  readonly mode: NodeMode
+  readonly peerId: PeerId
+  /** Validates, stores durably and announces a tx. */
+  submitTx: (bytes: Uint8Array) => Promise<SubmitResult>
+  /** A tx's body, from the pool or fetched on demand. */
+  getTx: (hash: string) => Promise<Uint8Array | undefined>
+  stop: () => Promise<void>
+}
+
+/** Refuses banned peers, then defers to the environment's gater (which keeps libp2p's defaults for what it leaves out). */
+function banningGater (reputation: PeerReputation, inner: ConnectionGater = {}): ConnectionGater {
+  const banned = (peer: PeerId): boolean => reputation.isBanned(peer.toString())
+  return {
+    ...inner,
+    denyDialPeer: async (peer) => banned(peer) || (await inner.denyDialPeer?.(peer) ?? false),
+    denyInboundEncryptedConnection: async (peer, conn) => banned(peer) || (await inner.denyInboundEncryptedConnection?.(peer, conn) ?? false),
+    denyOutboundEncryptedConnection: async (peer, conn) => banned(peer) || (await inner.denyOutboundEncryptedConnection?.(peer, conn) ?? false)
+  }
+}
+
+export async function createLightpool (init: LightpoolInit): Promise<Lightpool> {
+  const network = init.network ?? 'devnet'
+  const mode = init.mode ?? 'full'
+  const ids = protocolIds(network)
+  const store = init.store ?? new MemoryPoolStore()
+  const pool = new TxPool({ config: init.pool ?? {}, store })
+  const validator = new TxValidator({ gate: pool, limits: init.txLimits ?? DEFAULT_TX_LIMITS, ...(init.verifier === undefined ? {} : { verifier: init.verifier }) })
+  if (init.restore !== false) await pool.restore(revalidateStored(validator))
+  const proofs = new ProofPool(init.proofs)
+  const reputation = new PeerReputation(init.reputation)
+
+  const options: Libp2pOptions<LightpoolServices> = {
+    addresses: { listen: init.listen ?? [], ...(init.announce === undefined ? {} : { announce: init.announce }) },
+    transports: init.transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: banningGater(reputation, init.connectionGater),
+    nodeInfo: { name: 'lightpool', version: LIGHTPOOL_VERSION },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: lightpoolGossip({
+        topics: [ids.txTopic, ids.proofTopic],
+        appSpecificScore: (peer) => reputation.score(peer),
+        ...init.gossip
+      }) as unknown as (components: any) => Gossip,
+      lightpool: lightpool({ ids, mode, pool, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net }) as (components: any) => LightpoolService,
+      ...init.services
+    }
+  }
+  if (init.privateKey !== undefined) options.privateKey = init.privateKey
+  if (init.datastore !== undefined) options.datastore = init.datastore
+  if (init.connectionManager !== undefined) options.connectionManager = init.connectionManager
+  if (init.metrics !== undefined) options.metrics = init.metrics
+
+  let libp2p: Libp2p<LightpoolServices>
+  try {
+    libp2p = await createLibp2p(options)
+  } catch (err) {
+    await pool.stop()
+    throw err
+  }
+  pool.start()
+  const net = libp2p.services.lightpool
+
+  return {
+    libp2p,
+    pool,
+    validator,
+    proofs,
+    reputation,
+    net,
+    network,
+    mode,
+    peerId: libp2p.peerId,
+    submitTx: async (bytes) => await net.publishTx(bytes),
+    getTx: async (hash) => await net.getTx(hash),
+    stop: async () => {
+      await libp2p.stop()
+      await pool.stop()
+      await store.close()
+    }
+  }
+}

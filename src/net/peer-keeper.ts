@@ -1,0 +1,271 @@
+import { lpStream } from '@libp2p/utils'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Stream, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { ByteReader, ByteWriter, DecodeError } from '../codec/bytes.ts'
+
+/**
+ * Keeps this node connected to enough lightpool peers, preferring the ones it
+ * met before (kept in the peer store, which is on disk in Node and in
+ * IndexedDB in a browser) over the bootstrap list, so a restarted node does
+ * not need the bootnodes. Learns new peers by asking connected ones (peer
+ * exchange) when it has too few.
+ *
+ * Every `maintenanceIntervalMs`, if fewer than `minPeers` peers are connected:
+ *   1. dial stored lightpool peers, most recently seen first;
+ *   2. then bootstrap addresses;
+ *   3. and ask a connected peer for more (peer exchange).
+ * A peer that fails to dial is retried with exponential backoff.
+ */
+export interface PeerKeeperConfig {
+  /** Connected peers below which the keeper dials more. Default 6. */
+  minPeers: number
+  /** Default 5 s. */
+  maintenanceIntervalMs: number
+  /** Dials at once. Default 4. */
+  maxParallelDials: number
+  /** Per dial. Default 10 s. */
+  dialTimeoutMs: number
+  /** First retry delay after a failed dial; doubles per failure up to `retryMaxMs`. Default 5 s. */
+  retryBaseMs: number
+  /** Default 5 min. */
+  retryMaxMs: number
+  /** Peers given per peer-exchange answer. Default 16. */
+  exchangeSize: number
+}
+
+export const DEFAULT_PEER_KEEPER_CONFIG: Readonly<PeerKeeperConfig> = Object.freeze({
+  minPeers: 6,
+  maintenanceIntervalMs: 5_000,
+  maxParallelDials: 4,
+  dialTimeoutMs: 10_000,
+  retryBaseMs: 5_000,
+  retryMaxMs: 5 * 60_000,
+  exchangeSize: 16
+})
+
+/** Peer-store tag marking a peer that speaks lightpool; survives restarts with the peer store. */
+export const LIGHTPOOL_PEER_TAG = 'lightpool-peer'
+const LAST_SEEN_KEY = 'lightpool/last-seen'
+const MAX_ADDRS_PER_PEER = 8
+
+export interface PeerKeeperComponents {
+  peerId: PeerId
+  peerStore: PeerStore
+  connectionManager: ConnectionManager
+  registrar: Registrar
+  events: TypedEventTarget<Libp2pEvents>
+  logger: ComponentLogger
+}
+
+export interface PeerKeeperInit {
+  /** Multiaddrs of bootnodes, with /p2p/<peer id>. */
+  bootstrap: string[]
+  /** A protocol every lightpool peer of this network speaks: how peers are recognized. */
+  lightpoolProtocol: string
+  /** The peer-exchange protocol id. */
+  exchangeProtocol: string
+  /** Never dial (banned) peers. */
+  isBanned: (peer: string) => boolean
+  config?: Partial<PeerKeeperConfig>
+}
+
+interface Backoff { failures: number, nextAt: number }
+
+export class PeerKeeper {
+  readonly config: Readonly<PeerKeeperConfig>
+  private readonly components: PeerKeeperComponents
+  private readonly init: PeerKeeperInit
+  private readonly log: Logger
+  private readonly bootstrap: Array<{ addr: Multiaddr, peer?: string }>
+  private readonly backoff = new Map<string, Backoff>()
+  private readonly dialing = new Set<string>()
+  private timer: ReturnType<typeof setInterval> | undefined
+  private running = false
+  private maintaining = false
+  private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(this.init.lightpoolProtocol)) void this.remember(evt.detail.peerId)
+  }
+
+  constructor (components: PeerKeeperComponents, init: PeerKeeperInit) {
+    this.components = components
+    this.init = init
+    this.config = Object.freeze({ ...DEFAULT_PEER_KEEPER_CONFIG, ...init.config })
+    this.log = components.logger.forComponent('lightpool:peers')
+    this.bootstrap = init.bootstrap.map((s) => {
+      const addr = multiaddr(s)
+      const peer = addr.getComponents().findLast(c => c.name === 'p2p')?.value
+      return peer === undefined ? { addr } : { addr, peer }
+    })
+  }
+
+  async start (): Promise<void> {
+    this.running = true
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    await this.components.registrar.handle(this.init.exchangeProtocol, this.serveExchange, { maxInboundStreams: 2, maxOutboundStreams: 2 })
+  }
+
+  afterStart (): void {
+    void this.maintain()
+    this.timer = setInterval(() => { void this.maintain() }, this.config.maintenanceIntervalMs)
+  }
+
+  async stop (): Promise<void> {
+    this.running = false
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    await this.components.registrar.unhandle(this.init.exchangeProtocol)
+  }
+
+  /** One round of maintenance; exposed for tests and for a prompt redial after a disconnect. */
+  async maintain (): Promise<void> {
+    if (!this.running || this.maintaining) return
+    this.maintaining = true
+    try {
+      const connected = this.connectedPeers()
+      let need = this.config.minPeers - connected.size
+      if (need <= 0) return
+      const stored = await this.storedCandidates(connected)
+      const targets: Array<{ key: string, dial: PeerId | Multiaddr }> = stored.map(id => ({ key: id.toString(), dial: id }))
+      for (const b of this.bootstrap) {
+        if (b.peer !== undefined && (connected.has(b.peer) || targets.some(t => t.key === b.peer))) continue
+        targets.push({ key: b.peer ?? b.addr.toString(), dial: b.addr })
+      }
+      const now = Date.now()
+      const due = targets.filter(t => !this.dialing.has(t.key) && (this.backoff.get(t.key)?.nextAt ?? 0) <= now && !this.init.isBanned(t.key))
+      const batch = due.slice(0, Math.min(need, this.config.maxParallelDials))
+      await Promise.all(batch.map(async t => { await this.dial(t.key, t.dial) }))
+      need = this.config.minPeers - this.connectedPeers().size
+      if (need > 0) await this.exchange()
+    } catch (err) {
+      this.log.error('peer maintenance failed - %e', err)
+    } finally {
+      this.maintaining = false
+    }
+  }
+
+  private connectedPeers (): Set<string> {
+    return new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString()))
+  }
+
+  private async storedCandidates (connected: Set<string>): Promise<PeerId[]> {
+    const self = this.components.peerId.toString()
+    const peers = await this.components.peerStore.all({
+      filters: [(p) => p.tags.has(LIGHTPOOL_PEER_TAG) && p.addresses.length > 0 && !connected.has(p.id.toString()) && p.id.toString() !== self]
+    })
+    const lastSeen = (p: { metadata: Map<string, Uint8Array> }): number => {
+      const b = p.metadata.get(LAST_SEEN_KEY)
+      return b?.byteLength === 8 ? Number(new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0)) : 0
+    }
+    return peers.sort((a, b) => lastSeen(b) - lastSeen(a)).map(p => p.id)
+  }
+
+  private async dial (key: string, target: PeerId | Multiaddr): Promise<void> {
+    this.dialing.add(key)
+    try {
+      await this.components.connectionManager.openConnection(target, { signal: AbortSignal.timeout(this.config.dialTimeoutMs) })
+      this.backoff.delete(key)
+    } catch (err) {
+      const prev = this.backoff.get(key)?.failures ?? 0
+      const delay = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** prev)
+      this.backoff.set(key, { failures: prev + 1, nextAt: Date.now() + delay })
+      this.log('dial %s failed (%d in a row), retry in %d ms - %e', key, prev + 1, delay, err)
+    } finally {
+      this.dialing.delete(key)
+    }
+  }
+
+  /** Marks a peer as a lightpool peer in the (persistent) peer store. */
+  private async remember (peer: PeerId): Promise<void> {
+    try {
+      const seen = new Uint8Array(8)
+      new DataView(seen.buffer).setBigUint64(0, BigInt(Date.now()))
+      await this.components.peerStore.merge(peer, {
+        tags: { [LIGHTPOOL_PEER_TAG]: { value: 50 } },
+        metadata: { [LAST_SEEN_KEY]: seen }
+      })
+    } catch (err) {
+      this.log.error('could not remember peer %p - %e', peer, err)
+    }
+  }
+
+  /** Asks one connected lightpool peer for others, and stores what it says. */
+  private async exchange (): Promise<void> {
+    const connections = this.components.connectionManager.getConnections()
+    if (connections.length === 0) return
+    const conn = connections[Math.floor(Math.random() * connections.length)]!
+    try {
+      const stream = await conn.newStream(this.init.exchangeProtocol, { signal: AbortSignal.timeout(this.config.dialTimeoutMs) })
+      const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
+      const frame = await lp.read({ signal: AbortSignal.timeout(this.config.dialTimeoutMs) })
+      await stream.close()
+      const peers = decodePeerList(frame.subarray(), this.config.exchangeSize)
+      const self = this.components.peerId.toString()
+      for (const p of peers) {
+        if (p.id === self || this.init.isBanned(p.id)) continue
+        await this.components.peerStore.merge(peerIdFromString(p.id), {
+          multiaddrs: p.addrs.map(a => multiaddr(a)),
+          tags: { [LIGHTPOOL_PEER_TAG]: { value: 10 } }
+        })
+      }
+    } catch (err) {
+      this.log('peer exchange with %p failed - %e', conn.remotePeer, err)
+    }
+  }
+
+  private readonly serveExchange = async (stream: Stream, connection: Connection): Promise<void> => {
+    try {
+      const asker = connection.remotePeer.toString()
+      const peers: Array<{ id: string, addrs: string[] }> = []
+      for (const c of this.components.connectionManager.getConnections()) {
+        const id = c.remotePeer.toString()
+        if (id === asker || peers.some(p => p.id === id) || peers.length >= this.config.exchangeSize) continue
+        const stored = await this.components.peerStore.get(c.remotePeer).catch(() => undefined)
+        if (stored === undefined || !stored.tags.has(LIGHTPOOL_PEER_TAG)) continue
+        // only addresses the peer listens on (not our side's view of an ephemeral port), relayed ones excluded
+        const addrs = stored.addresses.map(a => a.multiaddr.toString()).filter(a => !a.includes('/p2p-circuit')).slice(0, MAX_ADDRS_PER_PEER)
+        if (addrs.length > 0) peers.push({ id, addrs })
+      }
+      await lpStream(stream).write(encodePeerList(peers))
+      await stream.close()
+    } catch (err) {
+      stream.abort(err as Error)
+    }
+  }
+}
+
+const MAX_TEXT = 512
+
+export function encodePeerList (peers: Array<{ id: string, addrs: string[] }>): Uint8Array {
+  const enc = new TextEncoder()
+  const w = new ByteWriter(1024).u8(1).u8(peers.length)
+  for (const p of peers) {
+    const id = enc.encode(p.id)
+    w.u16(id.byteLength).bytes(id).u8(p.addrs.length)
+    for (const a of p.addrs) {
+      const b = enc.encode(a)
+      w.u16(b.byteLength).bytes(b)
+    }
+  }
+  return w.finish()
+}
+
+export function decodePeerList (bytes: Uint8Array, maxPeers: number): Array<{ id: string, addrs: string[] }> {
+  const dec = new TextDecoder('utf-8', { fatal: true })
+  const r = new ByteReader(bytes)
+  if (r.u8('peers.version') !== 1) throw new DecodeError('peers.version', 'unsupported version')
+  const count = r.u8('peers.count')
+  if (count > maxPeers) throw new DecodeError('peers.count', `${count} exceeds the cap ${maxPeers}`)
+  const out: Array<{ id: string, addrs: string[] }> = []
+  for (let i = 0; i < count; i++) {
+    const id = dec.decode(r.bytes(r.count16('peers.id', MAX_TEXT), 'peers.id'))
+    const n = r.u8('peers.addrCount')
+    if (n > MAX_ADDRS_PER_PEER) throw new DecodeError('peers.addrCount', `${n} exceeds the cap ${MAX_ADDRS_PER_PEER}`)
+    const addrs: string[] = []
+    for (let j = 0; j < n; j++) addrs.push(dec.decode(r.bytes(r.count16('peers.addr', MAX_TEXT), 'peers.addr')))
+    out.push({ id, addrs })
+  }
+  r.end('peers')
+  return out
+}

@@ -1,0 +1,595 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { IdentifyResult, PeerId, Startable } from '@libp2p/interface'
+import { DecodeError } from '../codec/bytes.ts'
+import type { TxPool } from '../pool/pool.ts'
+import type { ProofPool } from '../proof/proof-pool.ts'
+import { decodeProofAnnouncement, encodeProofAnnouncement, type ProofMeta } from '../proof/proof.ts'
+import { PROOF_FIXED_BYTES } from '../proof/proof.ts'
+import { txHash } from '../tx/encoding.ts'
+import { maxTxBytes } from '../tx/limits.ts'
+import type { TxMeta } from '../tx/types.ts'
+import { Emitter } from '../util/emitter.ts'
+import { LruCache } from '../util/lru.ts'
+import { matchesAnnouncement, type SubmitResult } from '../validation/intake.ts'
+import type { Refusal } from '../validation/rules.ts'
+import type { TxValidator } from '../validation/validator.ts'
+import { FetchScheduler, type FetchFault, type FetcherConfig } from './fetcher.ts'
+import { DEFAULT_FETCH_SERVE_CONFIG, fetchHandler, requestBodies, type FetchServeConfig } from './fetch-protocol.ts'
+import type { Gossip } from './gossip.ts'
+import { decodeTxAnnouncement, encodeTxAnnouncement, KIND_PROOF, KIND_TX, type ObjectKind, type SyncPage, type SyncRequest } from './messages.ts'
+import { PeerKeeper, type PeerKeeperComponents, type PeerKeeperConfig } from './peer-keeper.ts'
+import type { ProtocolIds } from './protocols.ts'
+import { PeerQuotas, type QuotaConfig } from './quotas.ts'
+import type { Offense, PeerReputation } from './reputation.ts'
+import { DEFAULT_SYNC_CONFIG, requestSyncPage, syncHandler, type SyncConfig } from './sync-protocol.ts'
+
+/**
+ * Light nodes keep announcements (the pool's metadata) and fetch bodies on
+ * demand; full nodes fetch every body they would admit, and only they forward
+ * announcements, since forwarding one means "I can serve this body".
+ */
+export type NodeMode = 'full' | 'light'
+
+export interface LightpoolServiceInit {
+  ids: ProtocolIds
+  mode: NodeMode
+  pool: TxPool
+  validator: TxValidator
+  proofs: ProofPool
+  reputation: PeerReputation
+  bootstrap?: string[]
+  quotas?: Partial<QuotaConfig>
+  fetcher?: Partial<FetcherConfig>
+  fetchServe?: Partial<FetchServeConfig>
+  sync?: Partial<SyncConfig>
+  peers?: Partial<PeerKeeperConfig>
+  /** Let lightpool's protocols run on relayed (limited) connections. Default false. */
+  runOnLimitedConnection?: boolean
+}
+
+export interface LightpoolServiceComponents extends PeerKeeperComponents {
+  pubsub: Gossip
+}
+
+export type TxSource = 'gossip' | 'sync' | 'demand' | 'local'
+
+export interface NetEvents {
+  /** A body arrived from a peer and the pool admitted it. */
+  'tx:received': { hash: string, from: string, via: TxSource }
+  /** A tx or announcement from a peer was refused as invalid. */
+  'tx:rejected': { hash?: string, from: string, rule: string, message: string }
+  'proof:added': { meta: ProofMeta, from?: string }
+  /** A light node saw a proof announced (it does not download proofs). */
+  'proof:announced': { meta: ProofMeta, from: string }
+  'sync:done': { peer: string, pages: number, wanted: number }
+}
+
+interface PendingTx {
+  meta: TxMeta
+  via: TxSource
+  gossip?: { msgId: string, source: string }
+}
+
+interface PendingProof {
+  meta: ProofMeta
+  gossip?: { msgId: string, source: string }
+}
+
+export interface NetStats {
+  mode: NodeMode
+  peers: number
+  pendingFetches: number
+  fetcher: ReturnType<FetchScheduler['stats']>
+  announcementsReceived: number
+  announcementsPublished: number
+  syncs: number
+  bannedPeers: number
+}
+
+/**
+ * lightpool's libp2p service: announcement gossip, the fetch and sync
+ * protocols, peer upkeep and penalties, around a TxPool that knows nothing
+ * of the network.
+ */
+export class LightpoolService implements Startable {
+  readonly events = new Emitter<NetEvents>()
+  readonly mode: NodeMode
+  readonly ids: ProtocolIds
+  readonly quotas: PeerQuotas
+  readonly txFetcher: FetchScheduler
+  readonly proofFetcher: FetchScheduler
+  readonly keeper: PeerKeeper
+  private readonly components: LightpoolServiceComponents
+  private readonly init: LightpoolServiceInit
+  private readonly pool: TxPool
+  private readonly validator: TxValidator
+  private readonly proofs: ProofPool
+  private readonly reputation: PeerReputation
+  private readonly fetchServe: FetchServeConfig
+  private readonly syncConfig: SyncConfig
+  private readonly pendingTxs = new Map<string, PendingTx>()
+  private readonly pendingProofs = new Map<string, PendingProof>()
+  /** Who can serve a body this node lacks (light mode; also the fallback for getTx). */
+  private readonly sources: LruCache<string, string[]>
+  private readonly syncedPeers = new Set<string>()
+  private readonly syncQueue: PeerId[] = []
+  private activeSyncs = 0
+  private readonly counters = { announcementsReceived: 0, announcementsPublished: 0, syncs: 0 }
+  private readonly unsubscribe: Array<() => void> = []
+  private started = false
+
+  constructor (components: LightpoolServiceComponents, init: LightpoolServiceInit) {
+    this.components = components
+    this.init = init
+    this.mode = init.mode
+    this.ids = init.ids
+    this.pool = init.pool
+    this.validator = init.validator
+    this.proofs = init.proofs
+    this.reputation = init.reputation
+    this.quotas = new PeerQuotas(init.quotas)
+    this.fetchServe = { ...DEFAULT_FETCH_SERVE_CONFIG, ...init.fetchServe }
+    this.syncConfig = { ...DEFAULT_SYNC_CONFIG, ...init.sync }
+    this.sources = new LruCache(Math.max(1024, this.pool.config.maxCount))
+    const maxTx = maxTxBytes(this.validator.limits)
+    this.txFetcher = new FetchScheduler({
+      config: { maxHashesPerRequest: this.fetchServe.maxHashesPerRequest, maxBytesPerRequest: this.fetchServe.maxResponseBytes, ...init.fetcher },
+      request: async (peer, hashes, signal) => await this.request(peer, KIND_TX, hashes, maxTx, signal),
+      deliver: async (hash, body, from) => await this.deliverTx(hash, body, from),
+      giveUp: (hash) => { this.settleTx(hash, 'ignore') },
+      fault: (peer, fault, detail) => { this.onFetchFault(peer, fault, detail) }
+    })
+    this.proofFetcher = new FetchScheduler({
+      config: { maxHashesPerRequest: 1, maxBytesPerRequest: PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, ...init.fetcher },
+      request: async (peer, hashes, signal) => await this.request(peer, KIND_PROOF, hashes, PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, signal),
+      deliver: async (hash, body, from) => await this.deliverProof(hash, body, from),
+      giveUp: (hash) => { this.settleProof(hash, 'ignore') },
+      fault: (peer, fault, detail) => { this.onFetchFault(peer, fault, detail) }
+    })
+    this.keeper = new PeerKeeper(components, {
+      bootstrap: init.bootstrap ?? [],
+      lightpoolProtocol: this.ids.sync,
+      exchangeProtocol: this.ids.peers,
+      isBanned: (peer) => this.reputation.isBanned(peer),
+      ...(init.peers === undefined ? {} : { config: init.peers })
+    })
+  }
+
+  readonly [Symbol.toStringTag] = 'lightpool'
+
+  private get pubsub (): Gossip { return this.components.pubsub }
+
+  async start (): Promise<void> {
+    const streamOpts = {
+      maxInboundStreams: this.fetchServe.maxStreamsPerConnection,
+      maxOutboundStreams: this.fetchServe.maxStreamsPerConnection,
+      runOnLimitedConnection: this.init.runOnLimitedConnection ?? false
+    }
+    await this.components.registrar.handle(this.ids.fetch, fetchHandler(this.fetchServe, this.provideBody, {
+      admitRequest: (peer) => this.withinQuota('fetchRequests', peer),
+      served: (peer, bytes) => { this.withinQuota('fetchBytes', peer, bytes) },
+      violation: (peer, err) => { this.onServeError(peer, err) }
+    }), streamOpts)
+    await this.components.registrar.handle(this.ids.sync, syncHandler(this.syncConfig, {
+      list: (req) => this.listPending(req),
+      admitRequest: (peer) => this.withinQuota('syncPages', peer),
+      violation: (peer, err) => { this.onServeError(peer, err) }
+    }), streamOpts)
+    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.unsubscribe.push(this.reputation.events.on('banned', ({ peer }) => { void this.disconnect(peer) }))
+    await this.keeper.start()
+    this.started = true
+  }
+
+  afterStart (): void {
+    this.pubsub.addEventListener('gossipsub:message', this.onGossip)
+    this.pubsub.subscribe(this.ids.txTopic)
+    this.pubsub.subscribe(this.ids.proofTopic)
+    this.keeper.afterStart()
+  }
+
+  async stop (): Promise<void> {
+    this.started = false
+    this.pubsub.removeEventListener('gossipsub:message', this.onGossip)
+    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const u of this.unsubscribe.splice(0)) u()
+    this.txFetcher.stop()
+    this.proofFetcher.stop()
+    await this.keeper.stop()
+    await this.components.registrar.unhandle(this.ids.fetch)
+    await this.components.registrar.unhandle(this.ids.sync)
+  }
+
+  // ---- public API ----
+
+  /**
+   * Validates and admits a tx from this node's own user (RPC, a browser tab),
+   * then announces it. Resolves once it is durable and announced.
+   */
+  async publishTx (bytes: Uint8Array): Promise<SubmitResult> {
+    const v = await this.validator.validate(bytes)
+    if (v.status !== 'accepted') return v
+    const result = await this.pool.add(v.meta, bytes)
+    if (result.status === 'added') await this.announceTx(v.meta)
+    return { ...result, hash: v.meta.hash }
+  }
+
+  /**
+   * The body of a tx: from the pool, or fetched on demand from a peer that
+   * has it (a light node's way to see a tx it only knows the metadata of).
+   * Undefined if no peer could serve a valid body.
+   */
+  async getTx (hash: string): Promise<Uint8Array | undefined> {
+    const local = await this.pool.getBody(hash)
+    if (local !== undefined) return local
+    if (!this.txFetcher.isTracked(hash)) {
+      const entry = this.pool.get(hash)
+      const candidates = [...(this.sources.get(hash) ?? []), ...this.fetchCapablePeers()]
+      const unique = [...new Set(candidates)]
+      if (unique.length === 0) return undefined
+      if (!this.pendingTxs.has(hash) && entry !== undefined) this.pendingTxs.set(hash, { meta: entry, via: 'demand' })
+      this.txFetcher.want(hash, entry?.size ?? maxTxBytes(this.validator.limits), unique)
+    }
+    await this.txFetcher.whenDone(hash)
+    return await this.pool.getBody(hash)
+  }
+
+  /** Validates, keeps and announces a rollup proof. */
+  async publishProof (bytes: Uint8Array): Promise<{ status: 'added', meta: ProofMeta } | Refusal> {
+    const result = await this.proofs.add(bytes)
+    if (result.status === 'added') {
+      this.events.emit('proof:added', { meta: result.meta })
+      await this.pubsub.publish(this.ids.proofTopic, encodeProofAnnouncement(result.meta))
+    }
+    return result
+  }
+
+  stats (): NetStats {
+    return {
+      mode: this.mode,
+      peers: new Set(this.components.connectionManager.getConnections().map(c => c.remotePeer.toString())).size,
+      pendingFetches: this.pendingTxs.size,
+      fetcher: this.txFetcher.stats(),
+      ...this.counters,
+      bannedPeers: this.reputation.banned().length
+    }
+  }
+
+  // ---- announcements ----
+
+  private async announceTx (meta: TxMeta): Promise<void> {
+    this.counters.announcementsPublished++
+    await this.pubsub.publish(this.ids.txTopic, encodeTxAnnouncement(meta))
+  }
+
+  private readonly onGossip = (evt: CustomEvent<{ propagationSource: PeerId, msgId: string, msg: { topic: string, data: Uint8Array } }>): void => {
+    const { msgId, msg } = evt.detail
+    const source = evt.detail.propagationSource.toString()
+    if (msg.topic === this.ids.txTopic) this.onTxAnnouncement(msgId, source, msg.data)
+    else if (msg.topic === this.ids.proofTopic) this.onProofAnnouncement(msgId, source, msg.data)
+  }
+
+  private report (msgId: string, source: string, result: 'accept' | 'ignore' | 'reject'): void {
+    try {
+      this.pubsub.reportMessageValidationResult(msgId, source, result)
+    } catch {
+      // the message left gossipsub's cache (or the node stopped): nothing to report to
+    }
+  }
+
+  private onTxAnnouncement (msgId: string, source: string, data: Uint8Array): void {
+    this.counters.announcementsReceived++
+    if (!this.withinQuota('announcements', source)) {
+      this.report(msgId, source, 'ignore')
+      return
+    }
+    let meta: TxMeta
+    try {
+      meta = decodeTxAnnouncement(data, this.validator.limits)
+    } catch (err) {
+      this.report(msgId, source, 'reject')
+      this.penalize(source, 'malformed-message', (err as Error).message)
+      return
+    }
+    const check = this.pool.canAdmit(meta)
+    if (!check.ok) {
+      this.report(msgId, source, check.status === 'rejected' ? 'reject' : 'ignore')
+      if (check.status === 'rejected') {
+        this.penalize(source, 'malformed-message', `${check.rule}: ${check.message}`)
+        this.events.emit('tx:rejected', { hash: meta.hash, from: source, rule: check.rule, message: check.message })
+      } else if (check.rule === 'duplicate') {
+        this.addSource(meta.hash, source)
+      }
+      return
+    }
+    if (this.mode === 'light') {
+      // A light node cannot vouch for a body it has not seen, so it does not forward.
+      this.report(msgId, source, 'ignore')
+      this.addSource(meta.hash, source)
+      void this.pool.add(meta).catch(() => {})
+      return
+    }
+    const existing = this.pendingTxs.get(meta.hash)
+    if (existing !== undefined) {
+      // announced with different metadata (a liar, or a different msgId for the same hash): one fetch serves both
+      this.report(msgId, source, 'ignore')
+      this.txFetcher.want(meta.hash, meta.size, [source])
+      return
+    }
+    this.pendingTxs.set(meta.hash, { meta, via: 'gossip', gossip: { msgId, source } })
+    if (!this.txFetcher.want(meta.hash, meta.size, [source])) this.settleTx(meta.hash, 'ignore')
+  }
+
+  private onProofAnnouncement (msgId: string, source: string, data: Uint8Array): void {
+    let meta: ProofMeta
+    try {
+      meta = decodeProofAnnouncement(data, this.proofs.config.maxProofBytes)
+    } catch (err) {
+      this.report(msgId, source, 'reject')
+      this.penalize(source, 'malformed-message', (err as Error).message)
+      return
+    }
+    const refusal = this.proofs.canAdmit(meta)
+    if (refusal !== undefined || this.pendingProofs.has(meta.hash)) {
+      this.report(msgId, source, refusal?.status === 'rejected' ? 'reject' : 'ignore')
+      return
+    }
+    if (this.mode === 'light') {
+      this.report(msgId, source, 'ignore')
+      this.events.emit('proof:announced', { meta, from: source })
+      return
+    }
+    this.pendingProofs.set(meta.hash, { meta, gossip: { msgId, source } })
+    if (!this.proofFetcher.want(meta.hash, meta.size, [source])) this.settleProof(meta.hash, 'ignore')
+  }
+
+  // ---- fetching ----
+
+  private async request (peer: string, kind: ObjectKind, hashes: string[], maxBody: number, signal: AbortSignal) {
+    return await requestBodies(this.components.connectionManager, peerIdFromString(peer), this.ids.fetch, kind, hashes, maxBody, signal)
+  }
+
+  private readonly provideBody = async (kind: ObjectKind, hash: string): Promise<Uint8Array | undefined> => {
+    return kind === KIND_TX ? await this.pool.getBody(hash) : await this.proofs.getBody(hash)
+  }
+
+  private async deliverTx (hash: string, body: Uint8Array, from: string): Promise<'done' | 'retry'> {
+    if (await txHash(body) !== hash) {
+      this.penalize(from, 'body-mismatch', `asked for ${hash}`)
+      return 'retry'
+    }
+    const pending = this.pendingTxs.get(hash)
+    const known = this.pool.get(hash)
+    if (known !== undefined && !known.hasBody) return await this.attachKnownBody(hash, body, from)
+
+    const v = await this.validator.validate(body)
+    if (v.status === 'rejected') {
+      this.blame(from, pending, 'invalid-tx', v.rule, v.message, hash)
+      this.settleTx(hash, 'reject')
+      return 'done'
+    }
+    if (v.status !== 'accepted') {
+      this.settleTx(hash, 'ignore')
+      return 'done'
+    }
+    const mismatch = pending === undefined ? undefined : matchesAnnouncement(pending.meta, v.meta)
+    if (mismatch !== undefined) {
+      this.blame(from, pending, 'body-mismatch', mismatch.rule, mismatch.message, hash)
+      this.settleTx(hash, 'reject')
+      return 'done'
+    }
+    let added = false
+    try {
+      added = (await this.pool.add(v.meta, body)).status === 'added'
+    } catch {
+      // the store failed: the pool has taken the tx out again; do not forward what we cannot serve
+    }
+    this.settleTx(hash, added ? 'accept' : 'ignore')
+    if (added) this.events.emit('tx:received', { hash, from, via: pending?.via ?? 'demand' })
+    return 'done'
+  }
+
+  /** A light node got the body of a tx it listed from an announcement. */
+  private async attachKnownBody (hash: string, body: Uint8Array, from: string): Promise<'done'> {
+    const known = this.pool.get(hash)
+    const v = await this.validator.validate(body, { admission: false })
+    const refusal = v.status === 'accepted'
+      ? (known === undefined ? undefined : matchesAnnouncement(known, v.meta))
+      : v
+    this.pendingTxs.delete(hash)
+    if (refusal !== undefined) {
+      // the announcement described something that does not exist: drop it, blame who vouched for it
+      this.pool.remove(hash, 'invalid')
+      for (const peer of new Set([from, ...(this.sources.get(hash) ?? [])])) {
+        this.penalize(peer, refusal.rule === 'body-mismatch' ? 'body-mismatch' : 'invalid-tx', refusal.message)
+      }
+      this.events.emit('tx:rejected', { hash, from, rule: refusal.rule, message: refusal.message })
+      return 'done'
+    }
+    if (await this.pool.attachBody(hash, body)) this.events.emit('tx:received', { hash, from, via: 'demand' })
+    return 'done'
+  }
+
+  private blame (from: string, pending: PendingTx | undefined, offense: Offense, rule: string, message: string, hash: string): void {
+    const culprits = new Set([from])
+    if (pending?.gossip !== undefined) culprits.add(pending.gossip.source)
+    for (const peer of culprits) this.penalize(peer, offense, `${rule}: ${message}`)
+    this.events.emit('tx:rejected', { hash, from, rule, message })
+  }
+
+  /** Ends a tx's pending fetch, telling gossipsub whether to forward its announcement. */
+  private settleTx (hash: string, result: 'accept' | 'ignore' | 'reject'): void {
+    const pending = this.pendingTxs.get(hash)
+    this.pendingTxs.delete(hash)
+    if (pending?.gossip !== undefined) this.report(pending.gossip.msgId, pending.gossip.source, result)
+  }
+
+  private async deliverProof (hash: string, body: Uint8Array, from: string): Promise<'done' | 'retry'> {
+    const pending = this.pendingProofs.get(hash)
+    const result = await this.proofs.add(body, pending?.meta)
+    if (result.status === 'added') {
+      this.settleProof(hash, 'accept')
+      this.events.emit('proof:added', { meta: result.meta, from })
+      return 'done'
+    }
+    if (result.rule === 'body-mismatch') {
+      this.penalize(from, 'body-mismatch', result.message)
+      return 'retry'
+    }
+    if (result.status === 'rejected') this.penalize(from, 'invalid-tx', `proof ${result.rule}: ${result.message}`)
+    this.settleProof(hash, result.status === 'rejected' ? 'reject' : 'ignore')
+    return 'done'
+  }
+
+  private settleProof (hash: string, result: 'accept' | 'ignore' | 'reject'): void {
+    const pending = this.pendingProofs.get(hash)
+    this.pendingProofs.delete(hash)
+    if (pending?.gossip !== undefined) this.report(pending.gossip.msgId, pending.gossip.source, result)
+  }
+
+  private addSource (hash: string, peer: string): void {
+    const list = this.sources.get(hash) ?? []
+    if (!list.includes(peer)) {
+      list.push(peer)
+      if (list.length > 8) list.shift()
+      this.sources.set(hash, list)
+    }
+  }
+
+  /** Connected peers known to speak the fetch protocol: the last resort for an on-demand fetch. */
+  private fetchCapablePeers (): string[] {
+    const out: string[] = []
+    for (const conn of this.components.connectionManager.getConnections()) {
+      const id = conn.remotePeer.toString()
+      if (!out.includes(id) && !this.reputation.isBanned(id)) out.push(id)
+      if (out.length >= 4) break
+    }
+    return out
+  }
+
+  // ---- sync ----
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const { peerId, protocols } = evt.detail
+    if (!protocols.includes(this.ids.sync) || this.syncedPeers.has(peerId.toString())) return
+    this.syncedPeers.add(peerId.toString())
+    this.syncQueue.push(peerId)
+    this.drainSyncQueue()
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const peer = evt.detail.toString()
+    this.syncedPeers.delete(peer)
+    this.txFetcher.peerGone(peer)
+    this.proofFetcher.peerGone(peer)
+  }
+
+  private drainSyncQueue (): void {
+    while (this.started && this.activeSyncs < this.syncConfig.concurrency && this.syncQueue.length > 0) {
+      const peer = this.syncQueue.shift()!
+      this.activeSyncs++
+      void this.syncWith(peer).finally(() => {
+        this.activeSyncs--
+        this.drainSyncQueue()
+      })
+    }
+  }
+
+  /** Pages through a peer's pending pool and fetches (full) or lists (light) what this node lacks. */
+  async syncWith (peerId: PeerId): Promise<void> {
+    const peer = peerId.toString()
+    let cursor: string | undefined
+    let pages = 0
+    let wanted = 0
+    try {
+      while (this.started && pages < this.syncConfig.maxPagesPerPeer) {
+        // let the fetcher catch up rather than overrun its tracking cap
+        while (this.started && this.txFetcher.stats().tracked > this.txFetcher.config.maxTracked / 2) await sleep(50)
+        const request: SyncRequest = cursor === undefined ? { limit: this.syncConfig.pageSize } : { limit: this.syncConfig.pageSize, cursor }
+        const page = await requestSyncPage(this.components.connectionManager, peerId, this.ids.sync, request, this.validator.limits,
+          AbortSignal.timeout(this.syncConfig.timeoutMs))
+        pages++
+        let poolFull = false
+        for (const { meta, hasBody } of page.entries) {
+          const check = this.pool.canAdmit(meta)
+          if (!check.ok) {
+            if (check.rule === 'pool-full') poolFull = true
+            if (check.rule === 'duplicate' && hasBody) this.addSource(meta.hash, peer)
+            continue
+          }
+          if (this.mode === 'light') {
+            if (hasBody) this.addSource(meta.hash, peer)
+            void this.pool.add(meta).catch(() => {})
+            wanted++
+          } else if (hasBody && !this.pendingTxs.has(meta.hash)) {
+            this.pendingTxs.set(meta.hash, { meta, via: 'sync' })
+            if (this.txFetcher.want(meta.hash, meta.size, [peer])) wanted++
+            else this.pendingTxs.delete(meta.hash)
+          }
+        }
+        // pages are best-first: once the pool refuses for lack of room, the rest would be refused too
+        if (page.next === undefined || poolFull) break
+        cursor = page.next
+      }
+      this.counters.syncs++
+      this.events.emit('sync:done', { peer, pages, wanted })
+    } catch (err) {
+      if (err instanceof DecodeError) this.penalize(peer, 'malformed-message', `sync page: ${err.message}`)
+      else if ((err as Error).name === 'InvalidDataLengthError') this.penalize(peer, 'oversized-message', 'sync page too large')
+    }
+  }
+
+  private listPending (req: SyncRequest): SyncPage {
+    let page
+    try {
+      page = this.pool.page(req.cursor === undefined ? { limit: req.limit } : { limit: req.limit, cursor: req.cursor })
+    } catch {
+      page = { txs: [] }
+    }
+    const entries = page.txs.map(tx => ({ meta: tx, hasBody: tx.hasBody }))
+    return page.next === undefined ? { entries } : { entries, next: page.next }
+  }
+
+  // ---- penalties ----
+
+  private withinQuota (quota: 'fetchRequests' | 'fetchBytes' | 'syncPages' | 'announcements', peer: string, amount = 1): boolean {
+    if (this.quotas.consume(quota, peer, amount)) return true
+    this.penalize(peer, 'quota-exceeded', quota)
+    return false
+  }
+
+  private penalize (peer: string, offense: Offense, detail: string): void {
+    this.reputation.penalize(peer, offense, detail)
+  }
+
+  private onFetchFault (peer: string, fault: FetchFault, detail: string): void {
+    this.penalize(peer, fault, detail)
+  }
+
+  /** Classifies an error while serving a peer's request; only its own faults are penalized. */
+  private onServeError (peer: string, err: unknown): void {
+    const name = (err as Error)?.name
+    if (err instanceof DecodeError) this.penalize(peer, 'malformed-message', err.message)
+    else if (name === 'InvalidDataLengthError' || name === 'InvalidMessageLengthError') this.penalize(peer, 'oversized-message', 'request frame over its cap')
+    else if (name === 'TimeoutError') this.penalize(peer, 'fetch-timeout', 'opened a stream and sent no request')
+  }
+
+  private async disconnect (peer: string): Promise<void> {
+    try {
+      await this.components.connectionManager.closeConnections(peerIdFromString(peer))
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function sleep (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+/** The libp2p service factory, in js-libp2p style: `services: { lightpool: lightpool(init) }`. */
+export function lightpool (init: LightpoolServiceInit): (components: LightpoolServiceComponents) => LightpoolService {
+  return (components) => new LightpoolService(components, init)
+}
