@@ -1,4 +1,4 @@
-import { lpStream } from '@libp2p/utils'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import {
@@ -8,22 +8,30 @@ import {
 import type { FetchResult } from './fetcher.ts'
 
 /**
- * The fetch protocol: bodies by hash.
+ * The fetch protocol: bodies by hash, over one long-lived stream per peer.
  *
- *   → one frame: FetchRequest (kind, up to maxHashesPerRequest hashes)
+ *   → FetchRequest (kind, up to maxHashesPerRequest hashes)
  *   ← one frame per hash, in order: found + body | missing | skipped
+ *   → next request on the same stream …
  *
- * The server stops adding bodies once the response reaches its byte budget
- * and answers "skipped" for the rest, which the client asks for again.
+ * Reusing the stream saves the protocol negotiation round trip that a fresh
+ * stream costs per request (measured: ~1.6 of ~4.5 ms per hop on loopback).
+ * Requests on a stream are strictly sequential, which is the fetcher's
+ * one-request-in-flight-per-peer rule anyway.
+ *
+ * The server stops adding bodies once a response reaches its byte budget and
+ * answers "skipped" for the rest, which the client asks for again.
  */
 export interface FetchServeConfig {
   /** Most hashes a request may name. Default 64. */
   maxHashesPerRequest: number
   /** Body bytes in one response; past it the rest is "skipped". Default 1 MiB. */
   maxResponseBytes: number
-  /** Time a peer has to send its request. Default 5 s. */
+  /** Time a peer has to send its first request on a new stream. Default 5 s. */
   requestReadTimeoutMs: number
-  /** Concurrent fetch streams per connection, each way (clients keep one in flight). Default 2. */
+  /** An idle stream is closed after this long without a request. Default 2 min. */
+  idleTimeoutMs: number
+  /** Concurrent fetch streams per connection, each way (one per object kind is the norm, plus slack for a reopen). Default 4. */
   maxStreamsPerConnection: number
 }
 
@@ -31,7 +39,8 @@ export const DEFAULT_FETCH_SERVE_CONFIG: Readonly<FetchServeConfig> = Object.fre
   maxHashesPerRequest: 64,
   maxResponseBytes: 1024 * 1024,
   requestReadTimeoutMs: 5_000,
-  maxStreamsPerConnection: 2
+  idleTimeoutMs: 2 * 60_000,
+  maxStreamsPerConnection: 4
 })
 
 export type BodyProvider = (kind: ObjectKind, hash: string) => Promise<Uint8Array | undefined>
@@ -45,36 +54,59 @@ export interface FetchServeHooks {
   violation: (peer: string, err: unknown) => void
 }
 
+function isTimeout (err: unknown): boolean {
+  const name = (err as Error)?.name
+  return name === 'TimeoutError' || name === 'AbortError'
+}
+
+function isEnd (err: unknown): boolean {
+  const name = (err as Error)?.name
+  return name === 'UnexpectedEOFError' || name === 'StreamResetError' || name === 'StreamStateError'
+}
+
 export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, hooks: FetchServeHooks) {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
     const lp = lpStream(stream, { maxDataLength: 4 + 32 * config.maxHashesPerRequest })
+    let first = true
     try {
-      const frame = await lp.read({ signal: AbortSignal.timeout(config.requestReadTimeoutMs) })
-      const request = decodeFetchRequest(frame.subarray(), config.maxHashesPerRequest)
-      if (!hooks.admitRequest(peer)) {
-        stream.abort(new Error('fetch quota exceeded'))
-        return
-      }
-      const frames: Uint8Array[] = []
-      let budget = config.maxResponseBytes
-      let sent = 0
-      for (const hash of request.hashes) {
-        let item: FetchItem = { status: FETCH_SKIPPED }
-        if (budget > 0) {
-          const body = await provide(request.kind, hash)
-          if (body === undefined) item = { status: FETCH_MISSING }
-          else if (body.byteLength <= budget || sent === 0) {
-            item = { status: FETCH_FOUND, body }
-            budget -= body.byteLength
-            sent += body.byteLength
+      while (true) {
+        let frame
+        try {
+          frame = await lp.read({ signal: AbortSignal.timeout(first ? config.requestReadTimeoutMs : config.idleTimeoutMs) })
+        } catch (err) {
+          // after a first request, a peer going quiet or closing its side is the normal end
+          if (!first && (isTimeout(err) || isEnd(err))) {
+            await stream.close().catch(() => {})
+            return
           }
+          throw err
         }
-        frames.push(encodeFetchItem(item))
+        first = false
+        const request = decodeFetchRequest(frame.subarray(), config.maxHashesPerRequest)
+        if (!hooks.admitRequest(peer)) {
+          stream.abort(new Error('fetch quota exceeded'))
+          return
+        }
+        const frames: Uint8Array[] = []
+        let budget = config.maxResponseBytes
+        let sent = 0
+        for (const hash of request.hashes) {
+          let item: FetchItem = { status: FETCH_SKIPPED }
+          if (budget > 0) {
+            const body = await provide(request.kind, hash)
+            if (body === undefined) item = { status: FETCH_MISSING }
+            else if (body.byteLength <= budget || sent === 0) {
+              item = { status: FETCH_FOUND, body }
+              budget -= body.byteLength
+              sent += body.byteLength
+            }
+          }
+          frames.push(encodeFetchItem(item))
+        }
+        await lp.writeV(frames)
+        hooks.served(peer, sent)
       }
-      await lp.writeV(frames)
-      hooks.served(peer, sent)
-      await stream.close()
     } catch (err) {
       hooks.violation(peer, err)
       stream.abort(err as Error)
@@ -82,24 +114,81 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
   }
 }
 
-/** Asks `peer` for bodies; one result per hash, in order. Throws on transport or protocol errors. */
-export async function requestBodies (
-  connectionManager: ConnectionManager, peer: PeerId, protocol: string,
-  kind: ObjectKind, hashes: string[], maxBodyBytes: number, signal: AbortSignal
-): Promise<FetchResult[]> {
-  const stream = await connectionManager.openStream(peer, protocol, { signal })
-  try {
-    const lp = lpStream(stream, { maxDataLength: maxBodyBytes + 1 })
-    await lp.write(encodeFetchRequest({ kind, hashes }), { signal })
-    const results: FetchResult[] = []
-    for (let i = 0; i < hashes.length; i++) {
-      const item = decodeFetchItem((await lp.read({ signal })).subarray(), maxBodyBytes)
-      results.push(item.status === FETCH_FOUND ? item.body : item.status === FETCH_MISSING ? 'missing' : 'skipped')
+interface Channel {
+  stream: Stream
+  lp: LengthPrefixedStream<Stream>
+}
+
+/**
+ * The client side: one stream per peer, opened on first use and reused;
+ * requests to a peer are queued behind each other. A stream that errors is
+ * dropped and the next request opens a fresh one.
+ */
+export class FetchClient {
+  private readonly connectionManager: ConnectionManager
+  private readonly protocol: string
+  private readonly maxBodyBytes: number
+  private readonly channels = new Map<string, Channel>()
+  private readonly queues = new Map<string, Promise<unknown>>()
+  private readonly runOnLimitedConnection: boolean
+
+  constructor (connectionManager: ConnectionManager, protocol: string, maxBodyBytes: number, runOnLimitedConnection = false) {
+    this.connectionManager = connectionManager
+    this.protocol = protocol
+    this.maxBodyBytes = maxBodyBytes
+    this.runOnLimitedConnection = runOnLimitedConnection
+  }
+
+  /** One result per hash, in order. Throws on transport or protocol errors. */
+  async request (peer: PeerId, kind: ObjectKind, hashes: string[], signal: AbortSignal): Promise<FetchResult[]> {
+    const key = peer.toString()
+    const previous = this.queues.get(key) ?? Promise.resolve()
+    const turn = previous.catch(() => {}).then(async () => await this.exchange(peer, kind, hashes, signal))
+    this.queues.set(key, turn)
+    try {
+      return await turn
+    } finally {
+      if (this.queues.get(key) === turn) this.queues.delete(key)
     }
-    await stream.close({ signal })
-    return results
-  } catch (err) {
-    stream.abort(err as Error)
-    throw err
+  }
+
+  /** Forgets a peer's stream (it disconnected). */
+  drop (peer: string): void {
+    const ch = this.channels.get(peer)
+    this.channels.delete(peer)
+    ch?.stream.abort(new Error('peer gone'))
+  }
+
+  close (): void {
+    for (const peer of [...this.channels.keys()]) this.drop(peer)
+  }
+
+  private async exchange (peer: PeerId, kind: ObjectKind, hashes: string[], signal: AbortSignal): Promise<FetchResult[]> {
+    signal.throwIfAborted()
+    const key = peer.toString()
+    let ch = this.channels.get(key)
+    if (ch !== undefined && (ch.stream.status !== 'open' || ch.stream.writeStatus !== 'writable')) {
+      this.channels.delete(key)
+      ch = undefined
+    }
+    if (ch === undefined) {
+      const stream = await this.connectionManager.openStream(peer, this.protocol, { signal, runOnLimitedConnection: this.runOnLimitedConnection })
+      ch = { stream, lp: lpStream(stream, { maxDataLength: this.maxBodyBytes + 1 }) }
+      this.channels.set(key, ch)
+    }
+    try {
+      await ch.lp.write(encodeFetchRequest({ kind, hashes }), { signal })
+      const results: FetchResult[] = []
+      for (let i = 0; i < hashes.length; i++) {
+        const item = decodeFetchItem((await ch.lp.read({ signal })).subarray(), this.maxBodyBytes)
+        results.push(item.status === FETCH_FOUND ? item.body : item.status === FETCH_MISSING ? 'missing' : 'skipped')
+      }
+      return results
+    } catch (err) {
+      // the stream is mid-exchange and unusable: drop it
+      if (this.channels.get(key) === ch) this.channels.delete(key)
+      ch.stream.abort(err as Error)
+      throw err
+    }
   }
 }

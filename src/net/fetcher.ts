@@ -237,14 +237,18 @@ export class FetchScheduler {
     entry.peer = undefined
   }
 
-  /** Dispatches on a macrotask, so every announcement that arrives in the same burst joins the batch. */
+  /**
+   * Dispatches on a microtask: every announcement handled in the same
+   * synchronous burst (one gossip RPC carries several) joins the batch, and no
+   * timer adds latency (a timer costs ≥ 1 ms per hop, 4 ms in a browser).
+   */
   private schedule (peer: string, state: PeerState): void {
     if (state.busy || state.scheduled) return
     state.scheduled = true
-    setTimeout(() => {
+    queueMicrotask(() => {
       state.scheduled = false
       void this.dispatch(peer, state)
-    }, 0)
+    })
   }
 
   private async dispatch (peer: string, state: PeerState): Promise<void> {

@@ -14,7 +14,7 @@ import { matchesAnnouncement, type SubmitResult } from '../validation/intake.ts'
 import type { Refusal } from '../validation/rules.ts'
 import type { TxValidator } from '../validation/validator.ts'
 import { FetchScheduler, type FetchFault, type FetcherConfig } from './fetcher.ts'
-import { DEFAULT_FETCH_SERVE_CONFIG, fetchHandler, requestBodies, type FetchServeConfig } from './fetch-protocol.ts'
+import { DEFAULT_FETCH_SERVE_CONFIG, FetchClient, fetchHandler, type FetchServeConfig } from './fetch-protocol.ts'
 import type { Gossip } from './gossip.ts'
 import { decodeTxAnnouncement, encodeTxAnnouncement, KIND_PROOF, KIND_TX, type ObjectKind, type SyncPage, type SyncRequest } from './messages.ts'
 import { PeerKeeper, type PeerKeeperComponents, type PeerKeeperConfig } from './peer-keeper.ts'
@@ -106,6 +106,8 @@ export class LightpoolService implements Startable {
   private readonly proofs: ProofPool
   private readonly reputation: PeerReputation
   private readonly fetchServe: FetchServeConfig
+  private readonly txClient: FetchClient
+  private readonly proofClient: FetchClient
   private readonly syncConfig: SyncConfig
   private readonly pendingTxs = new Map<string, PendingTx>()
   private readonly pendingProofs = new Map<string, PendingProof>()
@@ -131,17 +133,19 @@ export class LightpoolService implements Startable {
     this.fetchServe = { ...DEFAULT_FETCH_SERVE_CONFIG, ...init.fetchServe }
     this.syncConfig = { ...DEFAULT_SYNC_CONFIG, ...init.sync }
     this.sources = new LruCache(Math.max(1024, this.pool.config.maxCount))
-    const maxTx = maxTxBytes(this.validator.limits)
+    const limited = init.runOnLimitedConnection ?? false
+    this.txClient = new FetchClient(components.connectionManager, this.ids.fetch, maxTxBytes(this.validator.limits), limited)
+    this.proofClient = new FetchClient(components.connectionManager, this.ids.fetch, PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, limited)
     this.txFetcher = new FetchScheduler({
       config: { maxHashesPerRequest: this.fetchServe.maxHashesPerRequest, maxBytesPerRequest: this.fetchServe.maxResponseBytes, ...init.fetcher },
-      request: async (peer, hashes, signal) => await this.request(peer, KIND_TX, hashes, maxTx, signal),
+      request: async (peer, hashes, signal) => await this.txClient.request(peerIdFromString(peer), KIND_TX, hashes, signal),
       deliver: async (hash, body, from) => await this.deliverTx(hash, body, from),
       giveUp: (hash) => { this.settleTx(hash, 'ignore') },
       fault: (peer, fault, detail) => { this.onFetchFault(peer, fault, detail) }
     })
     this.proofFetcher = new FetchScheduler({
       config: { maxHashesPerRequest: 1, maxBytesPerRequest: PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, ...init.fetcher },
-      request: async (peer, hashes, signal) => await this.request(peer, KIND_PROOF, hashes, PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, signal),
+      request: async (peer, hashes, signal) => await this.proofClient.request(peerIdFromString(peer), KIND_PROOF, hashes, signal),
       deliver: async (hash, body, from) => await this.deliverProof(hash, body, from),
       giveUp: (hash) => { this.settleProof(hash, 'ignore') },
       fault: (peer, fault, detail) => { this.onFetchFault(peer, fault, detail) }
@@ -197,6 +201,8 @@ export class LightpoolService implements Startable {
     for (const u of this.unsubscribe.splice(0)) u()
     this.txFetcher.stop()
     this.proofFetcher.stop()
+    this.txClient.close()
+    this.proofClient.close()
     await this.keeper.stop()
     await this.components.registrar.unhandle(this.ids.fetch)
     await this.components.registrar.unhandle(this.ids.sync)
@@ -347,10 +353,6 @@ export class LightpoolService implements Startable {
 
   // ---- fetching ----
 
-  private async request (peer: string, kind: ObjectKind, hashes: string[], maxBody: number, signal: AbortSignal) {
-    return await requestBodies(this.components.connectionManager, peerIdFromString(peer), this.ids.fetch, kind, hashes, maxBody, signal)
-  }
-
   private readonly provideBody = async (kind: ObjectKind, hash: string): Promise<Uint8Array | undefined> => {
     return kind === KIND_TX ? await this.pool.getBody(hash) : await this.proofs.getBody(hash)
   }
@@ -364,7 +366,7 @@ export class LightpoolService implements Startable {
     const known = this.pool.get(hash)
     if (known !== undefined && !known.hasBody) return await this.attachKnownBody(hash, body, from)
 
-    const v = await this.validator.validate(body)
+    const v = await this.validator.validate(body, { hash })
     if (v.status === 'rejected') {
       this.blame(from, pending, 'invalid-tx', v.rule, v.message, hash)
       this.settleTx(hash, 'reject')
@@ -387,14 +389,21 @@ export class LightpoolService implements Startable {
       // the store failed: the pool has taken the tx out again; do not forward what we cannot serve
     }
     this.settleTx(hash, added ? 'accept' : 'ignore')
-    if (added) this.events.emit('tx:received', { hash, from, via: pending?.via ?? 'demand' })
+    if (added) {
+      const via = pending?.via ?? 'demand'
+      this.events.emit('tx:received', { hash, from, via })
+      // Every tx a full node holds is announced by it: one that came by gossip is
+      // forwarded by the accept above; one that came by sync or on demand is
+      // announced here, which is what carries txs across a healed partition.
+      if (via !== 'gossip') void this.announceTx(v.meta).catch(() => {})
+    }
     return 'done'
   }
 
   /** A light node got the body of a tx it listed from an announcement. */
   private async attachKnownBody (hash: string, body: Uint8Array, from: string): Promise<'done'> {
     const known = this.pool.get(hash)
-    const v = await this.validator.validate(body, { admission: false })
+    const v = await this.validator.validate(body, { admission: false, hash })
     const refusal = v.status === 'accepted'
       ? (known === undefined ? undefined : matchesAnnouncement(known, v.meta))
       : v
@@ -484,6 +493,8 @@ export class LightpoolService implements Startable {
     this.syncedPeers.delete(peer)
     this.txFetcher.peerGone(peer)
     this.proofFetcher.peerGone(peer)
+    this.txClient.drop(peer)
+    this.proofClient.drop(peer)
   }
 
   private drainSyncQueue (): void {
@@ -529,8 +540,10 @@ export class LightpoolService implements Startable {
             else this.pendingTxs.delete(meta.hash)
           }
         }
-        // pages are best-first: once the pool refuses for lack of room, the rest would be refused too
-        if (page.next === undefined || poolFull) break
+        // Pages are best-first: once the pool refuses for lack of room, or what is
+        // already on its way would fill it, the rest would be refused too.
+        const fills = this.pool.size + wanted >= this.pool.config.maxCount
+        if (page.next === undefined || poolFull || fills) break
         cursor = page.next
       }
       this.counters.syncs++

@@ -75,11 +75,12 @@ export class TxValidator {
    * skipped: for the body of a tx the pool already lists (a light node
    * fetching on demand), where only validity is in question.
    */
-  async validate (bytes: Uint8Array, opts: { admission?: boolean } = {}): Promise<Validation> {
+  async validate (bytes: Uint8Array, opts: { admission?: boolean, hash?: string } = {}): Promise<Validation> {
     const decoded = this.decode(bytes)
     if (!('tx' in decoded)) return decoded
     const { tx } = decoded
-    const hash = await txHash(bytes)
+    // a caller that has just hashed these very bytes (to check a fetched body) passes the hash
+    const hash = opts.hash ?? await txHash(bytes)
     const meta = txMeta(tx, hash)
     if (opts.admission !== false) {
       const check = this.gate.canAdmit(meta)

@@ -9,6 +9,8 @@ export async function startNode (init: TestNodeInit = {}): Promise<Lightpool> {
     network: 'test',
     transports: [tcp()],
     listen: ['/ip4/127.0.0.1/tcp/0'],
+    // every test node dials from 127.0.0.1: lift libp2p's per-host inbound rate limit
+    connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 200 },
     ...init,
     net: { peers: { minPeers: 0, ...init.net?.peers }, ...init.net }
   })

@@ -1,0 +1,203 @@
+/**
+ * npm run bench:propagation [-- --nodes 20 --degree 6 --rate 10 --seconds 20 --size 40000 --light 2 --find-capacity]
+ *
+ * N nodes in one process on loopback TCP, a random graph of the given degree,
+ * txs of `size` bytes published at `rate` per second from random nodes. Both
+ * modes run in the same process, one after the other, on the same graph and
+ * the same txs:
+ *   lightpool       announce (gossipsub, ~130 B) then fetch bodies by hash
+ *   gossipsub-push  every body is a gossipsub message (the baseline)
+ *
+ * One JSON line per mode:
+ *   delivered_to_all  txs that reached every node / txs published
+ *   amplification     payload bytes a node received on all protocol streams
+ *                     ÷ bytes of the txs it needed (not its own), mean over nodes
+ *   t_all_p50/p99_ms  publish → the last node holding the full body
+ * and one line for light nodes: bytes received per tx, as a fraction of the tx.
+ *
+ * --find-capacity raises the rate until fewer than 99% of txs reach every node
+ * within 2 s, and prints the highest sustained rate per mode.
+ */
+import { parseArgs } from 'node:util'
+import { buildTx, Ed25519Signer, TX_FIXED_BYTES } from '../../src/index.ts'
+import { buildNetwork, type BenchNode, type Mode } from './propagation/networks.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '20' },
+    degree: { type: 'string', default: '6' },
+    rate: { type: 'string', default: '10' },
+    seconds: { type: 'string', default: '20' },
+    size: { type: 'string', default: '40000' },
+    light: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '1' },
+    modes: { type: 'string', default: 'lightpool,gossipsub-push' },
+    'find-capacity': { type: 'boolean', default: false },
+    'capacity-seconds': { type: 'string', default: '8' },
+    'deadline-ms': { type: 'string', default: '2000' }
+  }
+})
+const NODES = Number(args.nodes)
+const DEGREE = Number(args.degree)
+const SIZE = Number(args.size)
+const LIGHT = Number(args.light)
+const SEED = Number(args.seed)
+const MODES = args.modes.split(',') as Mode[]
+const DEADLINE_MS = Number(args['deadline-ms'])
+
+interface RunResult {
+  published: number
+  deliveredToAll: number
+  withinDeadline: number
+  tAll: number[]
+  amplification: number
+  lightBytesPerTx?: number
+}
+
+let seq = 0
+const signer = Ed25519Signer.generate()
+async function makeTxs (count: number): Promise<Array<{ bytes: Uint8Array, hash: string }>> {
+  const payloadBytes = SIZE - TX_FIXED_BYTES - 32
+  const out = []
+  for (let i = 0; i < count; i++) {
+    const payload = new Uint8Array(payloadBytes)
+    crypto.getRandomValues(payload.subarray(0, Math.min(65536, payloadBytes)))
+    const nullifier = new Uint8Array(32)
+    new DataView(nullifier.buffer).setUint32(0, ++seq)
+    crypto.getRandomValues(nullifier.subarray(4))
+    const built = await buildTx({ fee: 100n, expiresAt: Date.now() + 3_600_000, nullifiers: [nullifier], payload }, signer)
+    out.push({ bytes: built.bytes, hash: built.hash })
+  }
+  return out
+}
+
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]!
+}
+
+async function run (mode: Mode, rate: number, seconds: number): Promise<RunResult> {
+  const net = await buildNetwork(mode, NODES, DEGREE, mode === 'lightpool' ? LIGHT : 0, SEED)
+  try {
+    const count = Math.round(rate * seconds)
+    const txs = await makeTxs(count)
+    const published = new Map<string, { at: number, origin: number }>()
+    const arrivals = new Map<string, number[]>()
+    net.full.forEach((node, i) => {
+      node.onArrival((hash) => {
+        const p = published.get(hash)
+        if (p === undefined || p.origin === i) return
+        const list = arrivals.get(hash) ?? []
+        list.push(performance.now())
+        arrivals.set(hash, list)
+      })
+    })
+    for (const n of [...net.full, ...net.light]) { n.meter.reset(); n.meter.counting = true }
+
+    // publish at a steady rate from pseudo-random nodes
+    const start = performance.now()
+    let rng = SEED
+    const pending: Array<Promise<void>> = []
+    for (let i = 0; i < count; i++) {
+      const due = start + i * 1000 / rate
+      const wait = due - performance.now()
+      if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+      rng = (rng * 1103515245 + 12345) & 0x7fffffff
+      const origin = rng % NODES
+      const tx = txs[i]!
+      published.set(tx.hash, { at: performance.now(), origin })
+      pending.push(net.full[origin]!.publish(tx.bytes).catch((err) => { console.error('publish failed', err) }))
+    }
+    await Promise.all(pending)
+    // drain: give the last txs time to arrive everywhere
+    const drainUntil = performance.now() + Math.max(5_000, DEADLINE_MS * 2)
+    while (performance.now() < drainUntil && [...published.keys()].some(h => (arrivals.get(h)?.length ?? 0) < NODES - 1)) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    for (const n of [...net.full, ...net.light]) n.meter.counting = false
+
+    const tAll: number[] = []
+    let withinDeadline = 0
+    for (const [hash, p] of published) {
+      const list = arrivals.get(hash) ?? []
+      if (list.length < NODES - 1) continue
+      const t = Math.max(...list) - p.at
+      tAll.push(t)
+      if (t <= DEADLINE_MS) withinDeadline++
+    }
+    tAll.sort((a, b) => a - b)
+
+    // amplification: what each node received ÷ what it needed (every tx it did not publish)
+    const ratios = net.full.map((node: BenchNode, i) => {
+      let needed = 0
+      for (const [hash, p] of published) if (p.origin !== i && (arrivals.get(hash)?.length ?? 0) > 0) needed += SIZE
+      return needed === 0 ? 0 : node.meter.total() / needed
+    })
+    const result: RunResult = {
+      published: count,
+      deliveredToAll: tAll.length,
+      withinDeadline,
+      tAll,
+      amplification: ratios.reduce((a, b) => a + b, 0) / ratios.length
+    }
+    if (net.light.length > 0) {
+      result.lightBytesPerTx = net.light.reduce((s, n) => s + n.meter.total(), 0) / net.light.length / count
+    }
+    return result
+  } finally {
+    await net.stop()
+  }
+}
+
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d
+
+async function fixedRate (): Promise<void> {
+  const rate = Number(args.rate)
+  for (const mode of MODES) {
+    const r = await run(mode, rate, Number(args.seconds))
+    console.log(JSON.stringify({
+      bench: 'propagation',
+      mode,
+      nodes: NODES,
+      rate,
+      size: SIZE,
+      delivered_to_all: `${r.deliveredToAll}/${r.published}`,
+      amplification: round(r.amplification, 3),
+      t_all_p50_ms: round(percentile(r.tAll, 50), 1),
+      t_all_p99_ms: round(percentile(r.tAll, 99), 1)
+    }))
+    if (r.lightBytesPerTx !== undefined) {
+      console.log(JSON.stringify({
+        bench: 'propagation',
+        mode: 'lightpool-light-node',
+        light_nodes: LIGHT,
+        rate,
+        size: SIZE,
+        bytes_per_tx: Math.round(r.lightBytesPerTx),
+        fraction_of_tx_bytes: round(r.lightBytesPerTx / SIZE, 4)
+      }))
+    }
+  }
+}
+
+async function findCapacity (): Promise<void> {
+  const seconds = Number(args['capacity-seconds'])
+  for (const mode of MODES) {
+    let rate = Number(args.rate)
+    let best = 0
+    const tried: Array<{ rate: number, within_2s: number }> = []
+    while (rate <= 2_000) {
+      const r = await run(mode, rate, seconds)
+      const ok = r.withinDeadline / r.published
+      tried.push({ rate, within_2s: round(ok, 3) })
+      if (ok < 0.99) break
+      best = rate
+      rate = Math.round(rate * 1.5)
+    }
+    console.log(JSON.stringify({ bench: 'propagation-capacity', mode, nodes: NODES, size: SIZE, deadline_ms: DEADLINE_MS, max_rate: best, tried }))
+  }
+}
+
+if (args['find-capacity']) await findCapacity()
+else await fixedRate()
+process.exit(0)

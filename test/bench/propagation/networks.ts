@@ -1,0 +1,130 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { gossipsub, type Gossip } from '../../../src/net/gossip.ts'
+import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
+import { TxPool, TxValidator, submitTx } from '../../../src/index.ts'
+import { sha256Sync } from '../../../src/crypto/sha256.ts'
+import { randomGraph } from '../../helpers/topology.ts'
+import { StreamMeter } from './meter.ts'
+
+/** One node of a benchmark network, whichever the protocol. */
+export interface BenchNode {
+  meter: StreamMeter
+  /** Validates, stores and sends a tx into the network from this node. */
+  publish: (bytes: Uint8Array) => Promise<void>
+  /** Called with a tx hash when this node holds its full body. */
+  onArrival: (fn: (hash: string) => void) => void
+  libp2p: Libp2p
+  stop: () => Promise<void>
+}
+
+export type Mode = 'lightpool' | 'gossipsub-push'
+
+/** Big enough that no benchmark run ever evicts: eviction is not what is measured. */
+const POOL = { maxCount: 100_000, maxBytes: 16 * 1024 * 1024 * 1024 }
+const TOPIC = '/bench/tx/1'
+/** All nodes dial from 127.0.0.1: lift libp2p's per-host inbound rate limit (5/s) for both modes. */
+const CONNECTIONS = { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 200 }
+
+async function lightpoolNode (mode: 'full' | 'light'): Promise<BenchNode & { lp: Lightpool }> {
+  const meter = new StreamMeter()
+  const lp = await createLightpool({
+    network: 'bench',
+    mode,
+    transports: [tcp()],
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    pool: POOL,
+    metrics: () => meter.metrics(),
+    connectionManager: CONNECTIONS,
+    net: { peers: { minPeers: 0 } }
+  })
+  return {
+    lp,
+    meter,
+    libp2p: lp.libp2p,
+    publish: async (bytes) => {
+      const r = await lp.submitTx(bytes)
+      if (r.status !== 'added') throw new Error(`publish refused: ${r.status}`)
+    },
+    onArrival: (fn) => { lp.pool.events.on('added', (e) => { if (e.tx.hasBody) fn(e.tx.hash) }) },
+    stop: async () => { await lp.stop() }
+  }
+}
+
+/**
+ * The baseline: every body pushed as a plain gossipsub message with default
+ * mesh parameters (what Aztec does today). For a fair comparison it
+ * validates and stores each tx exactly as lightpool does before forwarding it,
+ * and shares lightpool's loopback-specific setting (IP colocation off).
+ */
+async function pushNode (): Promise<BenchNode> {
+  const meter = new StreamMeter()
+  const pool = new TxPool({ config: POOL })
+  const validator = new TxValidator({ gate: pool })
+  const libp2p = await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    metrics: () => meter.metrics(),
+    connectionManager: CONNECTIONS,
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: 'StrictNoSign',
+        msgIdFn: (msg) => sha256Sync(msg.data),
+        asyncValidation: true,
+        allowPublishToZeroTopicPeers: true,
+        scoreParams: { IPColocationFactorWeight: 0 }
+      })
+    }
+  })
+  const pubsub = libp2p.services.pubsub as unknown as Gossip
+  const arrivals: Array<(hash: string) => void> = []
+  pubsub.subscribe(TOPIC)
+  pubsub.addEventListener('gossipsub:message', (evt) => {
+    const { msgId, propagationSource, msg } = evt.detail
+    void submitTx(validator, pool, msg.data).then((r) => {
+      pubsub.reportMessageValidationResult(msgId, propagationSource.toString(), r.status === 'added' ? 'accept' : r.status === 'rejected' ? 'reject' : 'ignore')
+      if (r.status === 'added') for (const fn of arrivals) fn(r.hash)
+    })
+  })
+  return {
+    meter,
+    libp2p,
+    publish: async (bytes) => {
+      const r = await submitTx(validator, pool, bytes)
+      if (r.status !== 'added') throw new Error(`publish refused: ${r.status}`)
+      await pubsub.publish(TOPIC, bytes)
+    },
+    onArrival: (fn) => { arrivals.push(fn) },
+    stop: async () => { await libp2p.stop(); await pool.stop() }
+  }
+}
+
+export interface BenchNetwork {
+  full: BenchNode[]
+  light: BenchNode[]
+  stop: () => Promise<void>
+}
+
+/** N full nodes on a random graph of the given degree, plus light nodes each attached to two full nodes. */
+export async function buildNetwork (mode: Mode, nodes: number, degree: number, lightNodes: number, seed: number): Promise<BenchNetwork> {
+  const full = await Promise.all(Array.from({ length: nodes }, async () => mode === 'lightpool' ? await lightpoolNode('full') : await pushNode()))
+  const light = mode === 'lightpool' ? await Promise.all(Array.from({ length: lightNodes }, async () => await lightpoolNode('light'))) : []
+  for (const [a, b] of randomGraph(nodes, degree, seed)) await full[a]!.libp2p.dial(full[b]!.libp2p.getMultiaddrs()[0]!)
+  for (const [i, l] of light.entries()) {
+    await l.libp2p.dial(full[i % nodes]!.libp2p.getMultiaddrs()[0]!)
+    await l.libp2p.dial(full[(i + 1) % nodes]!.libp2p.getMultiaddrs()[0]!)
+  }
+  // let subscriptions and meshes settle (a few gossipsub heartbeats)
+  await new Promise(resolve => setTimeout(resolve, 3_000))
+  return {
+    full,
+    light,
+    stop: async () => { await Promise.all([...full, ...light].map(async n => { await n.stop().catch(() => {}) })) }
+  }
+}

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Lightpool } from '../../src/lightpool.ts'
+import { connect, startNode, stopAll, waitFor, waitForMesh } from '../helpers/network.ts'
+import { line } from '../helpers/topology.ts'
+import { makeTx } from '../helpers/txs.ts'
+
+let nodes: Lightpool[] = []
+afterEach(async () => { await stopAll(nodes); nodes = [] })
+
+const hasAll = (n: Lightpool, hashes: string[]): boolean => hashes.every(h => n.pool.get(h)?.hasBody === true)
+
+describe('sync on connect', () => {
+  it('a node that joins late gets the pending pool by sync', async () => {
+    nodes = await Promise.all([0, 1, 2].map(async () => await startNode()))
+    for (const [a, b] of line(3)) await connect(nodes[a]!, nodes[b]!)
+    await waitForMesh(nodes)
+    const txs = await Promise.all(Array.from({ length: 30 }, async (_, i) => await makeTx({ payloadBytes: 10_000 + i })))
+    for (const tx of txs) await nodes[0]!.submitTx(tx.bytes)
+    await waitFor(() => nodes.every(n => hasAll(n, txs.map(t => t.hash))), 10_000, 'initial propagation')
+
+    const late = await startNode({ net: { sync: { pageSize: 7 } } })
+    nodes.push(late)
+    await connect(late, nodes[2]!)
+    await waitFor(() => hasAll(late, txs.map(t => t.hash)), 10_000, 'sync of the late node')
+    expect(late.net.stats().announcementsReceived).toBe(0)
+    expect(late.net.stats().syncs).toBeGreaterThanOrEqual(1)
+  })
+
+  it('a partitioned network converges after it heals', async () => {
+    nodes = await Promise.all(Array.from({ length: 6 }, async () => await startNode()))
+    // two halves: 0-1-2 and 3-4-5
+    for (const [a, b] of [[0, 1], [1, 2], [3, 4], [4, 5]] as const) await connect(nodes[a]!, nodes[b]!)
+    await waitForMesh(nodes)
+    const left = await Promise.all(Array.from({ length: 6 }, async () => await makeTx({ payloadBytes: 20_000 })))
+    const right = await Promise.all(Array.from({ length: 6 }, async () => await makeTx({ payloadBytes: 20_000 })))
+    for (const tx of left) await nodes[0]!.submitTx(tx.bytes)
+    for (const tx of right) await nodes[5]!.submitTx(tx.bytes)
+    await waitFor(() => nodes.slice(0, 3).every(n => hasAll(n, left.map(t => t.hash))) &&
+      nodes.slice(3).every(n => hasAll(n, right.map(t => t.hash))), 10_000, 'each half to converge')
+    expect(nodes.slice(0, 3).every(n => right.every(t => !n.pool.has(t.hash)))).toBe(true)
+
+    await connect(nodes[2]!, nodes[3]!)
+    const all = [...left, ...right].map(t => t.hash)
+    await waitFor(() => nodes.every(n => hasAll(n, all)), 15_000, 'the healed network to converge')
+  })
+
+  it('sync stops at the first page the pool has no room for', async () => {
+    const big = await startNode()
+    const small = await startNode({ pool: { maxCount: 5 }, net: { sync: { pageSize: 5 } } })
+    nodes = [big, small]
+    const txs = await Promise.all(Array.from({ length: 40 }, async (_, i) => await makeTx({ fee: BigInt(100 + i) })))
+    for (const tx of txs) await big.submitTx(tx.bytes)
+    let pages = 0
+    small.net.events.on('sync:done', (e) => { pages = e.pages })
+    await connect(small, big)
+    await waitFor(() => small.pool.size === 5 && pages > 0, 10_000, 'sync')
+    // the best five, and no more pages than needed to see the pool was full
+    const best = [...txs].sort((a, b) => Number(b.meta.fee - a.meta.fee)).slice(0, 5).map(t => t.hash)
+    await waitFor(() => best.every(h => small.pool.get(h)?.hasBody === true), 10_000, 'the best bodies')
+    expect(pages).toBeLessThanOrEqual(2)
+  })
+})
