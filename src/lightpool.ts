@@ -19,6 +19,10 @@ import { lightpool, type LightpoolService, type LightpoolServiceInit, type NodeM
 
 export const LIGHTPOOL_VERSION = '0.1.0'
 
+/** How long stored peer addresses, and peers, stay usable for reconnecting: 14 and 30 days. */
+const PEER_ADDRESS_TTL_MS = 14 * 24 * 3600_000
+const PEER_TTL_MS = 30 * 24 * 3600_000
+
 /** Everything environment-specific (transports, listen addresses, stores) is handed in; the rest has defaults. */
 export interface LightpoolInit {
   /** Network name, part of every topic and protocol id. Default "devnet". */
@@ -100,7 +104,14 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   const store = init.store ?? new MemoryPoolStore()
   const pool = new TxPool({ config: init.pool ?? {}, store })
   const validator = new TxValidator({ gate: pool, limits: init.txLimits ?? DEFAULT_TX_LIMITS, ...(init.verifier === undefined ? {} : { verifier: init.verifier }) })
-  if (init.restore !== false) await pool.restore(revalidateStored(validator))
+  if (init.restore !== false) {
+    try {
+      await pool.restore(revalidateStored(validator))
+    } catch (err) {
+      await store.close().catch(() => {})
+      throw err
+    }
+  }
   const proofs = new ProofPool(init.proofs)
   const reputation = new PeerReputation(init.reputation)
 
@@ -111,6 +122,9 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     streamMuxers: [yamux()],
     connectionGater: banningGater(reputation, init.connectionGater),
     nodeInfo: { name: 'lightpool', version: LIGHTPOOL_VERSION },
+    // libp2p forgets addresses after 1 h and peers after 6 h by default; a node
+    // that was down for a weekend must still find its old peers without bootnodes
+    peerStore: { maxAddressAge: PEER_ADDRESS_TTL_MS, maxPeerAge: PEER_TTL_MS },
     services: {
       identify: identify(),
       ping: ping(),
@@ -133,6 +147,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     libp2p = await createLibp2p(options)
   } catch (err) {
     await pool.stop()
+    await store.close().catch(() => {})
     throw err
   }
   pool.start()

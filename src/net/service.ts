@@ -54,6 +54,8 @@ export interface LightpoolServiceComponents extends PeerKeeperComponents {
 export type TxSource = 'gossip' | 'sync' | 'demand' | 'local'
 
 export interface NetEvents {
+  /** The verdict on every tx body this node validated, by where it came from (metrics). */
+  'tx:admission': { source: TxSource, status: 'added' | 'ignored' | 'rejected', rule?: string }
   /** A body arrived from a peer and the pool admitted it. */
   'tx:received': { hash: string, from: string, via: TxSource }
   /** A tx or announcement from a peer was refused as invalid. */
@@ -81,6 +83,8 @@ export interface NetStats {
   pendingFetches: number
   fetcher: ReturnType<FetchScheduler['stats']>
   announcementsReceived: number
+  /** announcements of txs this node already held: the cost of gossip's redundancy, ~130 B each */
+  announcementsDuplicate: number
   announcementsPublished: number
   syncs: number
   bannedPeers: number
@@ -116,7 +120,7 @@ export class LightpoolService implements Startable {
   private readonly syncedPeers = new Set<string>()
   private readonly syncQueue: PeerId[] = []
   private activeSyncs = 0
-  private readonly counters = { announcementsReceived: 0, announcementsPublished: 0, syncs: 0 }
+  private readonly counters = { announcementsReceived: 0, announcementsDuplicate: 0, announcementsPublished: 0, syncs: 0 }
   private readonly unsubscribe: Array<() => void> = []
   private started = false
 
@@ -216,8 +220,12 @@ export class LightpoolService implements Startable {
    */
   async publishTx (bytes: Uint8Array): Promise<SubmitResult> {
     const v = await this.validator.validate(bytes)
-    if (v.status !== 'accepted') return v
+    if (v.status !== 'accepted') {
+      this.events.emit('tx:admission', { source: 'local', status: v.status, rule: v.rule })
+      return v
+    }
     const result = await this.pool.add(v.meta, bytes)
+    this.events.emit('tx:admission', result.status === 'added' ? { source: 'local', status: 'added' } : { source: 'local', status: result.status, rule: result.rule })
     if (result.status === 'added') await this.announceTx(v.meta)
     return { ...result, hash: v.meta.hash }
   }
@@ -306,6 +314,7 @@ export class LightpoolService implements Startable {
         this.penalize(source, 'malformed-message', `${check.rule}: ${check.message}`)
         this.events.emit('tx:rejected', { hash: meta.hash, from: source, rule: check.rule, message: check.message })
       } else if (check.rule === 'duplicate') {
+        this.counters.announcementsDuplicate++
         this.addSource(meta.hash, source)
       }
       return
@@ -367,6 +376,8 @@ export class LightpoolService implements Startable {
     if (known !== undefined && !known.hasBody) return await this.attachKnownBody(hash, body, from)
 
     const v = await this.validator.validate(body, { hash })
+    const source = pending?.via ?? 'demand'
+    if (v.status !== 'accepted') this.events.emit('tx:admission', { source, status: v.status, rule: v.rule })
     if (v.status === 'rejected') {
       this.blame(from, pending, 'invalid-tx', v.rule, v.message, hash)
       this.settleTx(hash, 'reject')
@@ -384,13 +395,16 @@ export class LightpoolService implements Startable {
     }
     let added = false
     try {
-      added = (await this.pool.add(v.meta, body)).status === 'added'
+      const result = await this.pool.add(v.meta, body)
+      added = result.status === 'added'
+      this.events.emit('tx:admission', result.status === 'added' ? { source, status: 'added' } : { source, status: result.status, rule: result.rule })
     } catch {
       // the store failed: the pool has taken the tx out again; do not forward what we cannot serve
+      this.events.emit('tx:admission', { source, status: 'ignored', rule: 'store-failed' })
     }
     this.settleTx(hash, added ? 'accept' : 'ignore')
     if (added) {
-      const via = pending?.via ?? 'demand'
+      const via = source
       this.events.emit('tx:received', { hash, from, via })
       // Every tx a full node holds is announced by it: one that came by gossip is
       // forwarded by the accept above; one that came by sync or on demand is

@@ -183,16 +183,24 @@ async function fixedRate (): Promise<void> {
 async function findCapacity (): Promise<void> {
   const seconds = Number(args['capacity-seconds'])
   for (const mode of MODES) {
-    let rate = Number(args.rate)
-    let best = 0
     const tried: Array<{ rate: number, within_2s: number }> = []
-    while (rate <= 2_000) {
+    const passes = async (rate: number): Promise<boolean> => {
       const r = await run(mode, rate, seconds)
       const ok = r.withinDeadline / r.published
       tried.push({ rate, within_2s: round(ok, 3) })
-      if (ok < 0.99) break
-      best = rate
-      rate = Math.round(rate * 1.5)
+      return ok >= 0.99
+    }
+    // grow by 1.5× until a rate fails, then bisect down to a 10% bracket
+    let best = 0
+    let failed = Infinity
+    for (let rate = Number(args.rate); rate <= 2_000; rate = Math.round(rate * 1.5)) {
+      if (await passes(rate)) best = rate
+      else { failed = rate; break }
+    }
+    while (Number.isFinite(failed) && failed - best > Math.max(1, best * 0.1)) {
+      const mid = Math.round((best + failed) / 2)
+      if (await passes(mid)) best = mid
+      else failed = mid
     }
     console.log(JSON.stringify({ bench: 'propagation-capacity', mode, nodes: NODES, size: SIZE, deadline_ms: DEADLINE_MS, max_rate: best, tried }))
   }

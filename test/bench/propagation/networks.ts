@@ -6,7 +6,6 @@ import { createLibp2p, type Libp2p } from 'libp2p'
 import { gossipsub, type Gossip } from '../../../src/net/gossip.ts'
 import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
 import { TxPool, TxValidator, submitTx } from '../../../src/index.ts'
-import { sha256Sync } from '../../../src/crypto/sha256.ts'
 import { randomGraph } from '../../helpers/topology.ts'
 import { StreamMeter } from './meter.ts'
 
@@ -74,8 +73,9 @@ async function pushNode (): Promise<BenchNode> {
     services: {
       identify: identify(),
       pubsub: gossipsub({
+        // gossipsub's own message id for unsigned messages: SHA-256 of the data,
+        // computed natively (multiformats uses node:crypto in Node)
         globalSignaturePolicy: 'StrictNoSign',
-        msgIdFn: (msg) => sha256Sync(msg.data),
         asyncValidation: true,
         allowPublishToZeroTopicPeers: true,
         scoreParams: { IPColocationFactorWeight: 0 }
