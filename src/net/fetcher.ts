@@ -77,6 +77,8 @@ interface Entry {
   hash: string
   size: number
   sources: string[]
+  /** sources that never claimed to have it (see `want`) */
+  probes: Set<string>
   tried: Set<string>
   state: State
   peer: string | undefined
@@ -118,8 +120,13 @@ export class FetchScheduler {
   /**
    * `sources` announced `hash` (of `size` bytes). Returns false if it was
    * dropped because a cap was reached.
+   *
+   * `probes` are peers asked on a hunch (an on-demand lookup of a hash nobody
+   * announced to us): they are tried after the sources, and a probe that does
+   * not have the body is not at fault — otherwise anyone able to make this
+   * node look up random hashes could get its honest peers penalized.
    */
-  want (hash: string, size: number, sources: string[]): boolean {
+  want (hash: string, size: number, sources: string[], probes: string[] = []): boolean {
     if (this.stopController.signal.aborted) return false
     const existing = this.entries.get(hash)
     if (existing !== undefined) {
@@ -130,8 +137,13 @@ export class FetchScheduler {
       this.counters.dropped++
       return false
     }
-    const entry: Entry = { hash, size, sources: [], tried: new Set(), state: 'waiting', peer: undefined, waiters: [] }
+    const entry: Entry = { hash, size, sources: [], probes: new Set(), tried: new Set(), state: 'waiting', peer: undefined, waiters: [] }
     for (const s of sources) if (entry.sources.length < this.config.maxSourcesPerHash && !entry.sources.includes(s)) entry.sources.push(s)
+    for (const p of probes) {
+      if (entry.sources.length >= this.config.maxSourcesPerHash || entry.sources.includes(p)) continue
+      entry.sources.push(p)
+      entry.probes.add(p)
+    }
     this.entries.set(hash, entry)
     this.assign(entry)
     return this.entries.has(hash)
@@ -300,7 +312,7 @@ export class FetchScheduler {
           entry.tried.delete(peer)
           this.retry(entry)
         } else if (result === 'missing') {
-          missing++
+          if (!entry.probes.has(peer)) missing++
           this.retry(entry)
         } else {
           void this.deliver(entry, result, peer)

@@ -73,6 +73,8 @@ export function lightpoolGossip (init: LightpoolGossipInit): ReturnType<typeof g
     asyncValidation: true,
     allowPublishToZeroTopicPeers: true,
     emitSelf: false,
+    // floodsub would let any peer push messages outside gossipsub's scoring
+    fallbackToFloodsub: false,
     allowedTopics: init.topics,
     runOnLimitedConnection: init.runOnLimitedConnection ?? false,
     maxInboundDataLength: init.maxInboundDataLength ?? 256 * 1024,

@@ -223,8 +223,12 @@ export class PeerKeeper {
         if (id === asker || peers.some(p => p.id === id) || peers.length >= this.config.exchangeSize) continue
         const stored = await this.components.peerStore.get(c.remotePeer).catch(() => undefined)
         if (stored === undefined || !stored.tags.has(LIGHTPOOL_PEER_TAG)) continue
-        // only addresses the peer listens on (not our side's view of an ephemeral port), relayed ones excluded
-        const addrs = stored.addresses.map(a => a.multiaddr.toString()).filter(a => !a.includes('/p2p-circuit')).slice(0, MAX_ADDRS_PER_PEER)
+        // the addresses the peer listens on, direct ones first; relayed ones too (a
+        // browser behind this relay has only those: `…/p2p-circuit/webrtc` is how
+        // another browser reaches it); an asker without a transport for them fails
+        // that dial at once and backs off, as for any undialable stored peer
+        const all = stored.addresses.map(a => a.multiaddr.toString())
+        const addrs = [...all.filter(a => !a.includes('/p2p-circuit')), ...all.filter(a => a.includes('/p2p-circuit'))].slice(0, MAX_ADDRS_PER_PEER)
         if (addrs.length > 0) peers.push({ id, addrs })
       }
       await lpStream(stream).write(encodePeerList(peers))

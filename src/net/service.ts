@@ -240,11 +240,11 @@ export class LightpoolService implements Startable {
     if (local !== undefined) return local
     if (!this.txFetcher.isTracked(hash)) {
       const entry = this.pool.get(hash)
-      const candidates = [...(this.sources.get(hash) ?? []), ...this.fetchCapablePeers()]
-      const unique = [...new Set(candidates)]
-      if (unique.length === 0) return undefined
+      const announcers = this.sources.get(hash) ?? []
+      const probes = this.fetchCapablePeers().filter(p => !announcers.includes(p))
+      if (announcers.length + probes.length === 0) return undefined
       if (!this.pendingTxs.has(hash) && entry !== undefined) this.pendingTxs.set(hash, { meta: entry, via: 'demand' })
-      this.txFetcher.want(hash, entry?.size ?? maxTxBytes(this.validator.limits), unique)
+      this.txFetcher.want(hash, entry?.size ?? maxTxBytes(this.validator.limits), announcers, probes)
     }
     await this.txFetcher.whenDone(hash)
     return await this.pool.getBody(hash)

@@ -73,4 +73,14 @@ describe('light nodes', () => {
     await waitFor(() => light.pool.size === 12, 5_000, 'sync')
     expect(light.net.stats().fetcher.requests).toBe(0)
   })
+
+  it('looking up hashes nobody announced costs no peer its reputation', async () => {
+    const full = await startNode()
+    const light = await startNode({ mode: 'light' })
+    nodes = [full, light]
+    await connect(light, full)
+    await waitForMesh(nodes)
+    for (let i = 0; i < 30; i++) expect(await light.getTx(i.toString(16).padStart(64, '0'))).toBeUndefined()
+    expect(light.reputation.score(full.peerId.toString())).toBe(0)
+  })
 })

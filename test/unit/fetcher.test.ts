@@ -161,3 +161,18 @@ describe('FetchScheduler', () => {
     expect(h.fetcher.want('b', 1, ['A'])).toBe(false)
   })
 })
+
+describe('FetchScheduler probes', () => {
+  it('does not fault a probed peer that lacks a body nobody announced', async () => {
+    const h = harness()
+    h.fetcher.want('x', 100, ['A'], ['P'])
+    await tick()
+    h.calls[0]!.resolve(['missing'])
+    await tick()
+    expect(h.calls.map(c => c.peer)).toEqual(['A', 'P'])
+    h.calls[1]!.resolve(['missing'])
+    await tick()
+    expect(h.faults).toEqual([['A', 'fetch-missing']])
+    expect(h.givenUp).toEqual(['x'])
+  })
+})

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs'
+import { multiaddr } from '@multiformats/multiaddr'
+
+/**
+ * Every setting of `lightpool node`, with its flag, environment variable,
+ * default and meaning, in one table: the CLI, the config file and the
+ * README's operator section are all derived from it.
+ *
+ * Precedence: command-line flag > environment variable > config file > default.
+ */
+export type OptionKind = 'string' | 'int' | 'bigint' | 'bool' | 'list' | 'choice'
+
+export interface OptionSpec {
+  key: keyof NodeConfig
+  flag: string
+  kind: OptionKind
+  default: unknown
+  help: string
+  choices?: readonly string[]
+  min?: number
+  max?: number
+}
+
+export interface NodeConfig {
+  dataDir: string
+  network: string
+  mode: 'full' | 'light'
+  host: string
+  tcpPort: number
+  wsPort: number
+  httpPort: number
+  announce: string[]
+  bootstrap: string[]
+  minPeers: number
+  maxConnections: number
+  maxTxs: number
+  maxPoolBytes: number
+  minFee: bigint
+  replacementBumpPercent: number
+  maxPayloadBytes: number
+  maxNullifiers: number
+  relay: boolean
+  relayMaxReservations: number
+  relayDataLimitBytes: number
+  relayDurationLimitSeconds: number
+  relayUnlimited: boolean
+  rpcAdmin: boolean
+  rpcMaxBodyBytes: number
+  rpcRateLimit: number
+  rpcMaxBatch: number
+  webDir: string
+  logLevel: string
+}
+
+const MiB = 1024 * 1024
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'dataDir', flag: 'data-dir', kind: 'string', default: './.lightpool', help: 'where the pool, peer store and node key live' },
+  { key: 'network', flag: 'network', kind: 'string', default: 'devnet', help: 'network name; part of every topic and protocol id' },
+  { key: 'mode', flag: 'mode', kind: 'choice', choices: ['full', 'light'], default: 'full', help: 'full fetches every admissible body; light keeps announcements and fetches bodies on demand' },
+  { key: 'host', flag: 'host', kind: 'string', default: '0.0.0.0', help: 'address every listener binds to' },
+  { key: 'tcpPort', flag: 'tcp-port', kind: 'int', min: 0, max: 65535, default: 9000, help: 'libp2p TCP port (full nodes peer here); 0 picks a free one' },
+  { key: 'wsPort', flag: 'ws-port', kind: 'int', min: 0, max: 65535, default: 9001, help: 'libp2p WebSocket port (browsers dial here); 0 picks a free one' },
+  { key: 'httpPort', flag: 'http-port', kind: 'int', min: 0, max: 65535, default: 8080, help: 'JSON-RPC, /metrics, /health and the observer page; 0 picks a free one' },
+  { key: 'announce', flag: 'announce', kind: 'list', default: [], help: 'multiaddrs to advertise instead of the listen ones (public IP or DNS name)' },
+  { key: 'bootstrap', flag: 'bootstrap', kind: 'list', default: [], help: 'bootnode multiaddrs, each ending in /p2p/<peer id>' },
+  { key: 'minPeers', flag: 'min-peers', kind: 'int', min: 0, max: 1000, default: 6, help: 'dial stored peers, bootnodes and exchanged peers while below this many' },
+  { key: 'maxConnections', flag: 'max-connections', kind: 'int', min: 1, max: 100_000, default: 300, help: 'most open connections (libp2p prunes beyond)' },
+  { key: 'maxTxs', flag: 'max-txs', kind: 'int', min: 1, max: 10_000_000, default: 10_000, help: 'pool cap: pending txs' },
+  { key: 'maxPoolBytes', flag: 'max-pool-bytes', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 512 * MiB, help: 'pool cap: bytes of pending txs' },
+  { key: 'minFee', flag: 'min-fee', kind: 'bigint', default: 1n, help: 'lowest fee admitted' },
+  { key: 'replacementBumpPercent', flag: 'replacement-bump', kind: 'int', min: 0, max: 10_000, default: 10, help: 'percent a tx must outbid the pending txs sharing a nullifier to replace them' },
+  { key: 'maxPayloadBytes', flag: 'max-payload-bytes', kind: 'int', min: 1, max: 64 * MiB, default: 128 * 1024, help: 'largest tx payload (public data + proof) accepted' },
+  { key: 'maxNullifiers', flag: 'max-nullifiers', kind: 'int', min: 0, max: 255, default: 64, help: 'most nullifiers per tx' },
+  { key: 'relay', flag: 'relay', kind: 'bool', default: true, help: 'serve as a circuit relay v2 for browser peers (--no-relay to turn off)' },
+  { key: 'relayMaxReservations', flag: 'relay-max-reservations', kind: 'int', min: 0, max: 1_000_000, default: 512, help: 'browsers that may hold a relay reservation at once (libp2p default: 15)' },
+  { key: 'relayDataLimitBytes', flag: 'relay-data-limit', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 16 * MiB, help: 'bytes one relayed connection may carry, both ways, before the relay closes it (libp2p default: 128 KiB)' },
+  { key: 'relayDurationLimitSeconds', flag: 'relay-duration-limit', kind: 'int', min: 1, max: 86_400, default: 30 * 60, help: 'seconds one relayed connection may last (libp2p default: 120)' },
+  { key: 'relayUnlimited', flag: 'relay-unlimited', kind: 'bool', default: false, help: 'relayed connections have no data or duration limit (only for a relay meant to carry browser traffic)' },
+  { key: 'rpcAdmin', flag: 'rpc-admin', kind: 'bool', default: false, help: 'enable admin RPC methods (pool_markMined, pool_removeTx); keep the HTTP port private if so' },
+  { key: 'rpcMaxBodyBytes', flag: 'rpc-max-body', kind: 'int', min: 1024, max: 64 * MiB, default: MiB, help: 'largest JSON-RPC request body' },
+  { key: 'rpcRateLimit', flag: 'rpc-rate-limit', kind: 'int', min: 1, max: 1_000_000, default: 50, help: 'JSON-RPC requests per second per client address' },
+  { key: 'rpcMaxBatch', flag: 'rpc-max-batch', kind: 'int', min: 1, max: 10_000, default: 50, help: 'most calls in one JSON-RPC batch' },
+  { key: 'webDir', flag: 'web-dir', kind: 'string', default: '', help: 'directory of the built observer page (default: the package\'s dist/web)' },
+  { key: 'logLevel', flag: 'log-level', kind: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log verbosity' }
+]
+
+export function envName (spec: OptionSpec): string {
+  return 'LIGHTPOOL_' + spec.flag.toUpperCase().replace(/-/g, '_')
+}
+
+export class ConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Converts one raw value (a flag's or variable's string, or a config file's JSON value) to the option's type. */
+export function coerce (spec: OptionSpec, raw: unknown, from: string): unknown {
+  const fail = (why: string): never => { throw new ConfigError(`${from}: ${why}`) }
+  switch (spec.kind) {
+    case 'string':
+      if (typeof raw !== 'string') fail('expected a string')
+      return raw
+    case 'choice':
+      if (typeof raw !== 'string' || !(spec.choices ?? []).includes(raw)) fail(`expected one of ${spec.choices?.join(', ')}, got ${JSON.stringify(raw)}`)
+      return raw
+    case 'bool':
+      if (typeof raw === 'boolean') return raw
+      if (raw === 'true' || raw === '1') return true
+      if (raw === 'false' || raw === '0') return false
+      return fail(`expected true or false, got ${JSON.stringify(raw)}`)
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN
+      if (!Number.isSafeInteger(n)) fail(`expected an integer, got ${JSON.stringify(raw)}`)
+      if (spec.min !== undefined && n < spec.min) fail(`must be at least ${spec.min}, got ${n}`)
+      if (spec.max !== undefined && n > spec.max) fail(`must be at most ${spec.max}, got ${n}`)
+      return n
+    }
+    case 'bigint': {
+      const s = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw
+      if (typeof s !== 'string' || !/^\d{1,20}$/.test(s.trim())) fail(`expected a non-negative integer, got ${JSON.stringify(raw)}`)
+      return BigInt((s as string).trim())
+    }
+    case 'list': {
+      if (typeof raw === 'string') return raw.split(/[\s,]+/).filter(s => s.length > 0)
+      if (Array.isArray(raw) && raw.every(x => typeof x === 'string')) return raw
+      return fail('expected a list of strings')
+    }
+  }
+}
+
+/** Reads a JSON config file whose keys are the option keys (camelCase) or flags (kebab-case). */
+export function readConfigFile (path: string): Partial<Record<keyof NodeConfig, unknown>> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    throw new ConfigError(`config file ${path}: ${(err as Error).message}`)
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path}: expected a JSON object`)
+  const out: Partial<Record<keyof NodeConfig, unknown>> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    const spec = OPTIONS.find(o => o.key === name || o.flag === name)
+    if (spec === undefined) throw new ConfigError(`config file ${path}: unknown setting "${name}"`)
+    out[spec.key] = coerce(spec, value, `config file ${path}, "${name}"`)
+  }
+  return out
+}
+
+/** Checks what single options cannot: addresses parse, bootnodes name their peer. */
+export function validateConfig (config: NodeConfig): NodeConfig {
+  for (const [what, list] of [['--bootstrap', config.bootstrap], ['--announce', config.announce]] as const) {
+    for (const addr of list) {
+      let ma
+      try {
+        ma = multiaddr(addr)
+      } catch (err) {
+        throw new ConfigError(`${what} ${addr}: not a multiaddr (${(err as Error).message})`)
+      }
+      if (what === '--bootstrap' && ma.getComponents().findLast(c => c.name === 'p2p') === undefined) {
+        throw new ConfigError(`${what} ${addr}: must end in /p2p/<peer id> so the bootnode's identity is checked`)
+      }
+    }
+  }
+  if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(config.network)) throw new ConfigError(`--network ${config.network}: lowercase letters, digits and dashes, at most 32`)
+  return config
+}
+
+export function defaults (): NodeConfig {
+  return Object.fromEntries(OPTIONS.map(o => [o.key, o.default])) as unknown as NodeConfig
+}

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import sirv from 'sirv'
+import type { Registry } from 'prom-client'
+import type { Lightpool } from '../src/lightpool.ts'
+
+/**
+ * The HTTP routes beside JSON-RPC: Prometheus metrics, a health check, and
+ * the observer page (the Vite build, served as static files).
+ */
+export interface RoutesInit {
+  node: Lightpool
+  registry: Registry
+  /** The built observer page; absent or missing → "/" explains how to build it. */
+  webDir?: string
+  startedAt: number
+}
+
+export function httpRoutes (init: RoutesInit): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+  const haveWeb = init.webDir !== undefined && existsSync(init.webDir)
+  // no dotfiles, no directory listings; immutable caching for Vite's hashed assets
+  const serveStatic = haveWeb ? sirv(init.webDir, { etag: true, dotfiles: false, single: false, immutable: false }) : undefined
+
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      const body = await init.registry.metrics()
+      res.writeHead(200, { 'content-type': init.registry.contentType })
+      res.end(body)
+      return true
+    }
+    if (req.method === 'GET' && url.pathname === '/health') {
+      const stats = init.node.net.stats()
+      const body = JSON.stringify({
+        status: 'ok',
+        peerId: init.node.peerId.toString(),
+        network: init.node.network,
+        mode: init.node.mode,
+        peers: stats.peers,
+        pendingTxs: init.node.pool.size,
+        uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000)
+      })
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(body)
+      return true
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false
+    if (serveStatic === undefined) {
+      if (url.pathname !== '/') return false
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
+      res.end('lightpool node is running. The observer page is not built: run `npm run build:web` (npm install does it).\nJSON-RPC: POST /rpc · metrics: /metrics · health: /health\n')
+      return true
+    }
+    return await new Promise<boolean>((resolve) => {
+      serveStatic(req, res, () => { resolve(false) })
+      res.once('finish', () => { resolve(true) })
+    })
+  }
+}

@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+
+/** Runs `lightpool` commands as real processes, as an operator would. */
+const ROOT = resolve(import.meta.dirname, '../..')
+const NODE = join(ROOT, 'node_modules/.bin/node')
+const BIN = join(ROOT, 'node/cli/bin.ts')
+
+export function tempDir (prefix = 'lightpool-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export function removeDir (dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+}
+
+export interface ReadyInfo {
+  peerId: string
+  multiaddrs: string[]
+  browserAddrs: string[]
+  rpc: string
+  observer: string
+  restoredTxs: number
+}
+
+export interface NodeProcess {
+  proc: ChildProcess
+  info: ReadyInfo
+  /** Every JSON log line so far. */
+  logs: Array<Record<string, unknown>>
+  tcpAddr: string
+  call: <T = unknown>(method: string, params?: unknown[]) => Promise<T>
+  /** SIGTERM and wait for the exit code. */
+  stop: () => Promise<number | null>
+  /** SIGKILL: no shutdown at all. */
+  kill9: () => Promise<void>
+  exited: Promise<number | null>
+}
+
+export interface StartOptions {
+  dataDir: string
+  network?: string
+  args?: string[]
+  env?: Record<string, string>
+  /** Fixed ports to reuse across restarts; 0 picks free ones. */
+  tcpPort?: number
+  wsPort?: number
+  httpPort?: number
+}
+
+export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess> {
+  const args = [BIN, 'node',
+    '--data-dir', opts.dataDir,
+    '--network', opts.network ?? 'proctest',
+    '--host', '127.0.0.1',
+    '--tcp-port', String(opts.tcpPort ?? 0),
+    '--ws-port', String(opts.wsPort ?? 0),
+    '--http-port', String(opts.httpPort ?? 0),
+    ...(opts.args ?? [])]
+  const proc = spawn(NODE, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const logs: Array<Record<string, unknown>> = []
+  const exited = new Promise<number | null>(resolve => proc.once('exit', (code) => { resolve(code) }))
+  let stderr = ''
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+  const info = await new Promise<ReadyInfo>((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`node did not get ready in 30 s; stderr: ${stderr}`)) }, 30_000)
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      let entry: Record<string, unknown>
+      try { entry = JSON.parse(line) } catch { return }
+      logs.push(entry)
+      if (typeof entry.msg === 'string' && entry.msg.startsWith('lightpool node ready')) {
+        clearTimeout(timer)
+        resolve(entry as unknown as ReadyInfo)
+      }
+    })
+    void exited.then((code) => {
+      clearTimeout(timer)
+      reject(new Error(`node exited with ${code} before ready; logs: ${JSON.stringify(logs.slice(-3))} stderr: ${stderr}`))
+    })
+  })
+  let id = 0
+  return {
+    proc,
+    info,
+    logs,
+    exited,
+    tcpAddr: info.multiaddrs.find(a => !a.includes('/ws'))!,
+    call: async <T>(method: string, params: unknown[] = []): Promise<T> => {
+      const res = await fetch(info.rpc, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) })
+      const body = await res.json() as { result?: T, error?: { message: string } }
+      if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`)
+      return body.result as T
+    },
+    stop: async () => {
+      proc.kill('SIGTERM')
+      return await exited
+    },
+    kill9: async () => {
+      proc.kill('SIGKILL')
+      await exited
+    }
+  }
+}
+
+/** Runs a lightpool CLI command to completion. */
+export async function runCli (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const proc = spawn(NODE, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
+  return { code, stdout, stderr }
+}

@@ -1,0 +1,161 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import parsePrometheus from 'parse-prometheus-text-format'
+import { afterEach, describe, expect, it } from 'vitest'
+import { toHex } from '../../src/index.ts'
+import { removeDir, runCli, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
+import { waitFor } from '../helpers/network.ts'
+import { makeTx } from '../helpers/txs.ts'
+
+const running: NodeProcess[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  await Promise.all(running.splice(0).map(async n => { if (n.proc.exitCode === null) await n.kill9() }))
+  for (const d of dirs.splice(0)) removeDir(d)
+})
+
+function dir (): string {
+  const d = tempDir()
+  dirs.push(d)
+  return d
+}
+
+async function start (opts: Parameters<typeof startNodeProcess>[0]): Promise<NodeProcess> {
+  const n = await startNodeProcess(opts)
+  running.push(n)
+  return n
+}
+
+const hex = (b: Uint8Array): string => `0x${toHex(b)}`
+
+describe('lightpool node (process)', () => {
+  it('answers JSON-RPC, keeps its peer id across restarts, and shuts down cleanly on SIGTERM', async () => {
+    const dataDir = dir()
+    const node = await start({ dataDir })
+    const tx = await makeTx({ payloadBytes: 40_000 })
+    const { hash } = await node.call<{ hash: string }>('pool_sendTx', [hex(tx.bytes)])
+    expect(hash).toBe(`0x${tx.hash}`)
+    expect(await node.call('pool_getTx', [hash])).toBe(hex(tx.bytes))
+    expect(await node.call('pool_getTxStatus', [hash])).toMatchObject({ status: 'pending' })
+    expect(await node.call('pool_getPendingTxCount')).toBe(1)
+    await expect(node.call('pool_sendTx', ['0x1234'])).rejects.toThrow(/malformed/)
+
+    expect(await node.stop()).toBe(0)
+    expect(node.logs.some(l => l.msg === 'stopped cleanly')).toBe(true)
+    const again = await start({ dataDir })
+    expect(again.info.peerId).toBe(node.info.peerId)
+    expect(again.info.restoredTxs).toBe(1)
+    expect(await again.call('pool_getTx', [hash])).toBe(hex(tx.bytes))
+  })
+
+  it('two nodes over TCP share a tx submitted to one', async () => {
+    const a = await start({ dataDir: dir() })
+    const b = await start({ dataDir: dir(), args: ['--bootstrap', a.tcpAddr] })
+    await waitFor(async () => (await a.call<unknown[]>('p2p_getPeers')).length > 0, 15_000, 'the bootstrap connection')
+    const tx = await makeTx({ payloadBytes: 40_000 })
+    await a.call('pool_sendTx', [hex(tx.bytes)])
+    await waitFor(async () => (await b.call('pool_getTx', [`0x${tx.hash}`])) === hex(tx.bytes), 15_000, 'the tx on the second node')
+  })
+
+  it('keeps every acknowledged tx through kill -9 during a submission burst', async () => {
+    const dataDir = dir()
+    const txs = await Promise.all(Array.from({ length: 200 }, async () => await makeTx({ payloadBytes: 20_000 })))
+    for (let round = 0; round < 3; round++) {
+      const node = await start({ dataDir, args: ['--rpc-rate-limit', '100000'] })
+      const acked: string[] = []
+      const batch = txs.slice(round * 60, round * 60 + 60)
+      let killed = false
+      const sends = batch.map(async (tx, i) => {
+        await new Promise(resolve => setTimeout(resolve, i * 3))
+        try {
+          await node.call('pool_sendTx', [hex(tx.bytes)])
+          acked.push(tx.hash)
+        } catch {
+          // in flight when the node died: not acknowledged, so not promised
+        }
+      })
+      // kill while submissions are still arriving
+      await waitFor(() => acked.length >= 20 + round * 5, 20_000, 'some acknowledgements')
+      await node.kill9()
+      killed = true
+      await Promise.all(sends)
+      expect(killed).toBe(true)
+      const restarted = await start({ dataDir })
+      for (const hash of acked) {
+        expect(await restarted.call('pool_getTxStatus', [`0x${hash}`]), hash).toMatchObject({ status: 'pending' })
+      }
+      expect(restarted.info.restoredTxs).toBeGreaterThanOrEqual(acked.length)
+      await restarted.stop()
+    }
+  })
+
+  it('reconnects to peers from its peer store when its bootnode is gone', async () => {
+    const boot = await start({ dataDir: dir() })
+    const bDir = dir()
+    const b = await start({ dataDir: bDir, args: ['--bootstrap', boot.tcpAddr, '--min-peers', '2'] })
+    const c = await start({ dataDir: dir(), args: ['--bootstrap', boot.tcpAddr, '--min-peers', '2'] })
+    const peersOf = async (n: NodeProcess): Promise<string[]> => (await n.call<Array<{ peerId: string }>>('p2p_getPeers')).map(p => p.peerId)
+    await waitFor(async () => (await peersOf(b)).includes(c.info.peerId), 30_000, 'b and c to meet through peer exchange')
+    await b.stop()
+    await boot.stop()
+    const b2 = await start({ dataDir: bDir, args: ['--bootstrap', boot.tcpAddr, '--min-peers', '2'] })
+    await waitFor(async () => (await peersOf(b2)).includes(c.info.peerId), 30_000, 'b to reconnect to c from its peer store')
+  })
+
+  it('serves Prometheus metrics and a health check', async () => {
+    const node = await start({ dataDir: dir() })
+    await node.call('pool_sendTx', [hex((await makeTx()).bytes)])
+    const base = node.info.rpc.replace(/\/rpc$/, '')
+    const res = await fetch(`${base}/metrics`)
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/)
+    const text = await res.text()
+    // every non-comment line is `name{labels} value`
+    for (const line of text.split('\n').filter(l => l !== '' && !l.startsWith('#'))) {
+      expect(line).toMatch(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.e+-]+|NaN|[+-]Inf$/)
+    }
+    const families = new Map(parsePrometheus(text).map(f => [f.name, f]))
+    expect(families.get('lightpool_pool_txs')?.metrics[0]?.value).toBe('1')
+    expect(families.get('lightpool_admissions_total')?.metrics.find(m => m.labels?.status === 'added')?.value).toBe('1')
+    expect(families.has('lightpool_relay_reservations')).toBe(true)
+    expect([...families.keys()].some(k => k.startsWith('libp2p_'))).toBe(true)
+    const health = await (await fetch(`${base}/health`)).json() as Record<string, unknown>
+    expect(health).toMatchObject({ status: 'ok', peerId: node.info.peerId, pendingTxs: 1 })
+  })
+
+  it('refuses a data dir of another network, or in use, with a clear error and no crash loop', async () => {
+    const dataDir = dir()
+    const first = await start({ dataDir, network: 'alpha' })
+    const busy = await runCli(['node', '--data-dir', dataDir, '--network', 'alpha', '--tcp-port', '0', '--ws-port', '0', '--http-port', '0'])
+    expect(busy.code).toBe(2)
+    expect(busy.stdout).toMatch(/in use by another lightpool node/)
+    await first.stop()
+    const foreign = await runCli(['node', '--data-dir', dataDir, '--network', 'beta', '--tcp-port', '0', '--ws-port', '0', '--http-port', '0'])
+    expect(foreign.code).toBe(2)
+    expect(foreign.stdout).toMatch(/belongs to network \\"alpha\\"/)
+  })
+
+  it('takes settings from flags over environment over a config file', async () => {
+    const dataDir = dir()
+    const config = join(dataDir, '..', `${dataDir.split('/').pop()}.json`)
+    writeFileSync(config, JSON.stringify({ maxTxs: 7, minFee: '5', 'log-level': 'info' }))
+    const node = await start({ dataDir, args: ['--config', config, '--max-txs', '9'], env: { LIGHTPOOL_MIN_FEE: '6' } })
+    expect(await node.call('pool_status')).toMatchObject({ maxCount: 9, minFee: '6' })
+    const bad = await runCli(['node', '--max-txs', 'lots'])
+    expect(bad.code).not.toBe(0)
+    expect(bad.stderr).toMatch(/--max-txs.*integer/)
+    const help = await runCli(['node', '--help'])
+    expect(help.stdout).toMatch(/--relay-max-reservations/)
+    expect(help.stdout).toMatch(/LIGHTPOOL_/)
+  })
+
+  it('lightpool send signs, submits and prints one hash per line', async () => {
+    const node = await start({ dataDir: dir() })
+    const out = await runCli(['send', '--rpc', node.info.rpc, '--count', '12', '--rate', '40', '--size', '2000', '--fee', '10-20'])
+    expect(out.code).toBe(0)
+    const hashes = out.stdout.trim().split('\n')
+    expect(hashes).toHaveLength(12)
+    expect(hashes.every(h => /^0x[0-9a-f]{64}$/.test(h))).toBe(true)
+    expect(JSON.parse(out.stderr.trim().split('\n').at(-1)!)).toMatchObject({ sent: 12, accepted: 12, failed: 0 })
+    expect(await node.call('pool_getPendingTxCount')).toBe(12)
+  })
+})
