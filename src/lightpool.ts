@@ -1,6 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { identify, type Identify } from '@libp2p/identify'
+import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import type { ConnectionGater, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
@@ -57,11 +57,12 @@ export interface LightpoolInit {
   metrics?: Libp2pOptions['metrics']
   gossip?: Partial<Omit<LightpoolGossipInit, 'topics' | 'appSpecificScore'>>
   /** Protocol tuning: quotas, fetcher, sync, peer keeping. */
-  net?: Partial<Pick<LightpoolServiceInit, 'quotas' | 'fetcher' | 'fetchServe' | 'sync' | 'peers' | 'runOnLimitedConnection'>>
+  net?: Partial<Pick<LightpoolServiceInit, 'quotas' | 'fetcher' | 'fetchServe' | 'sync' | 'peers' | 'announce' | 'runOnLimitedConnection'>>
 }
 
 export interface LightpoolServices {
   identify: Identify
+  identifyPush: IdentifyPush
   ping: Ping
   pubsub: Gossip
   lightpool: LightpoolService
@@ -127,6 +128,10 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     peerStore: { maxAddressAge: PEER_ADDRESS_TTL_MS, maxPeerAge: PEER_TTL_MS },
     services: {
       identify: identify(),
+      // tells connected peers when our addresses change: a browser's relayed
+      // addresses exist only after its reservation, and its relay must learn them
+      // to pass them on in peer exchange
+      identifyPush: identifyPush(),
       ping: ping(),
       pubsub: lightpoolGossip({
         topics: [ids.txTopic, ids.proofTopic],

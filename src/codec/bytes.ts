@@ -17,6 +17,8 @@ export class DecodeError extends Error {
   }
 }
 
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
+
 export class ByteReader {
   private readonly input: Uint8Array
   private readonly view: DataView
@@ -89,6 +91,16 @@ export class ByteReader {
     const v = this.input.subarray(this.offset, this.offset + n)
     this.offset += n
     return v
+  }
+
+  /** `n` bytes of UTF-8 text; invalid UTF-8 is a DecodeError, not a TypeError. */
+  utf8 (n: number, field: string): string {
+    const bytes = this.bytes(n, field)
+    try {
+      return utf8Decoder.decode(bytes)
+    } catch {
+      throw new DecodeError(field, 'not valid UTF-8')
+    }
   }
 
   /** A u32 length prefix checked against `max`, then that many bytes. */

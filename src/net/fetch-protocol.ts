@@ -46,8 +46,11 @@ export const DEFAULT_FETCH_SERVE_CONFIG: Readonly<FetchServeConfig> = Object.fre
 export type BodyProvider = (kind: ObjectKind, hash: string) => Promise<Uint8Array | undefined>
 
 export interface FetchServeHooks {
-  /** May this peer make a request now? (quota) */
-  admitRequest: (peer: string) => boolean
+  /** May this peer open one more fetch stream? Called once per stream; `streamClosed` follows. */
+  admitStream: (peer: string) => boolean
+  streamClosed: (peer: string) => void
+  /** Resolves when this peer may be answered (quotas throttle by delaying). */
+  beforeRequest: (peer: string) => Promise<void>
   /** Bytes just served to a peer (for its byte quota). */
   served: (peer: string, bytes: number) => void
   /** The peer broke the protocol; `err` says how. */
@@ -67,6 +70,10 @@ function isEnd (err: unknown): boolean {
 export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, hooks: FetchServeHooks) {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
+    if (!hooks.admitStream(peer)) {
+      stream.abort(new Error('too many fetch streams'))
+      return
+    }
     const lp = lpStream(stream, { maxDataLength: 4 + 32 * config.maxHashesPerRequest })
     let first = true
     try {
@@ -84,10 +91,7 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
         }
         first = false
         const request = decodeFetchRequest(frame.subarray(), config.maxHashesPerRequest)
-        if (!hooks.admitRequest(peer)) {
-          stream.abort(new Error('fetch quota exceeded'))
-          return
-        }
+        await hooks.beforeRequest(peer)
         const frames: Uint8Array[] = []
         let budget = config.maxResponseBytes
         let sent = 0
@@ -110,9 +114,18 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
     } catch (err) {
       hooks.violation(peer, err)
       stream.abort(err as Error)
+    } finally {
+      hooks.streamClosed(peer)
     }
   }
 }
+
+/**
+ * libp2p's own cap on inbound fetch streams per connection. Set above
+ * `maxStreamsPerConnection` so that the handler sees (and penalizes) a peer
+ * that opens too many, instead of libp2p silently resetting them.
+ */
+export const HARD_STREAM_CAP = 32
 
 interface Channel {
   stream: Stream

@@ -54,7 +54,15 @@ export const DEFAULT_FETCHER_CONFIG: Readonly<FetcherConfig> = Object.freeze({
 /** One result per requested hash, in order. */
 export type FetchResult = Uint8Array | 'missing' | 'skipped'
 
-export type FetchFault = 'fetch-timeout' | 'fetch-missing' | 'quota-exceeded'
+export type FetchFault = 'fetch-failed' | 'fetch-missing'
+
+/** What went wrong with a peer: `count` hashes were affected; `cause` is the request's error, if it failed. */
+export interface FaultReport {
+  kind: FetchFault
+  detail: string
+  count: number
+  cause?: unknown
+}
 
 export interface FetcherInit {
   /** Sends one request and resolves with one result per hash; rejects on error or when `signal` aborts. */
@@ -67,7 +75,7 @@ export interface FetcherInit {
   /** Every source failed, or the hash was dropped. */
   giveUp?: (hash: string, reason: string) => void
   /** A peer misbehaved; penalizing it is the owner's call. */
-  fault?: (peer: string, fault: FetchFault, detail: string) => void
+  fault?: (peer: string, report: FaultReport) => void
   config?: Partial<FetcherConfig>
 }
 
@@ -223,10 +231,12 @@ export class FetchScheduler {
       }
     }
     if (best === undefined) {
-      const overloaded = entry.sources.find(s => !entry.tried.has(s))
-      if (overloaded !== undefined) this.init.fault?.(overloaded, 'quota-exceeded', 'too many outstanding announcements')
+      // Every untried source already has maxQueuedPerPeer hashes waiting: we are
+      // the bottleneck, not they, so the hash is dropped without blaming anyone
+      // (a peer that floods announcements trips the announcement quota instead).
+      const overloaded = entry.sources.some(s => !entry.tried.has(s))
       this.counters.givenUp++
-      this.init.giveUp?.(entry.hash, overloaded !== undefined ? 'sources overloaded' : 'no source had it')
+      this.init.giveUp?.(entry.hash, overloaded ? 'sources overloaded' : 'no source had it')
       this.finish(entry, false)
       return
     }
@@ -289,6 +299,7 @@ export class FetchScheduler {
     const signal = AbortSignal.any([this.stopController.signal, AbortSignal.timeout(timeoutMs)])
     let results: FetchResult[] | undefined
     let failure = ''
+    let cause: unknown
     try {
       results = await this.init.request(peer, batch.map(e => e.hash), signal)
       if (results.length !== batch.length) {
@@ -296,13 +307,14 @@ export class FetchScheduler {
         results = undefined
       }
     } catch (err) {
+      cause = err
       failure = (err as Error).message ?? String(err)
     }
     state.busy = false
     if (this.stopController.signal.aborted) return
 
     if (results === undefined) {
-      this.init.fault?.(peer, 'fetch-timeout', failure)
+      this.init.fault?.(peer, { kind: 'fetch-failed', detail: failure, count: batch.length, cause })
       for (const entry of batch) this.retry(entry)
     } else {
       let missing = 0
@@ -318,7 +330,7 @@ export class FetchScheduler {
           void this.deliver(entry, result, peer)
         }
       })
-      if (missing > 0) this.init.fault?.(peer, 'fetch-missing', `${missing} announced bodies missing`)
+      if (missing > 0) this.init.fault?.(peer, { kind: 'fetch-missing', detail: `${missing} announced bodies missing`, count: missing })
     }
     if (state.queue.size > 0) this.schedule(peer, state)
     else if (!this.peerHasWork(peer)) this.peers.delete(peer)

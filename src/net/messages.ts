@@ -108,7 +108,6 @@ export interface SyncPage {
 
 const MAX_CURSOR_BYTES = 96
 const textEncoder = new TextEncoder()
-const textDecoder = new TextDecoder('utf-8', { fatal: true })
 
 function writeCursor (w: ByteWriter, cursor: string | undefined): void {
   const bytes = textEncoder.encode(cursor ?? '')
@@ -120,11 +119,7 @@ function readCursor (r: ByteReader, field: string): string | undefined {
   const len = r.u8(field)
   if (len > MAX_CURSOR_BYTES) throw new DecodeError(field, `${len} bytes exceeds the cap ${MAX_CURSOR_BYTES}`)
   if (len === 0) return undefined
-  try {
-    return textDecoder.decode(r.bytes(len, field))
-  } catch {
-    throw new DecodeError(field, 'not UTF-8')
-  }
+  return r.utf8(len, field)
 }
 
 export function encodeSyncRequest (req: SyncRequest): Uint8Array {

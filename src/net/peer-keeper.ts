@@ -256,18 +256,17 @@ export function encodePeerList (peers: Array<{ id: string, addrs: string[] }>): 
 }
 
 export function decodePeerList (bytes: Uint8Array, maxPeers: number): Array<{ id: string, addrs: string[] }> {
-  const dec = new TextDecoder('utf-8', { fatal: true })
   const r = new ByteReader(bytes)
   if (r.u8('peers.version') !== 1) throw new DecodeError('peers.version', 'unsupported version')
   const count = r.u8('peers.count')
   if (count > maxPeers) throw new DecodeError('peers.count', `${count} exceeds the cap ${maxPeers}`)
   const out: Array<{ id: string, addrs: string[] }> = []
   for (let i = 0; i < count; i++) {
-    const id = dec.decode(r.bytes(r.count16('peers.id', MAX_TEXT), 'peers.id'))
+    const id = r.utf8(r.count16('peers.id', MAX_TEXT), 'peers.id')
     const n = r.u8('peers.addrCount')
     if (n > MAX_ADDRS_PER_PEER) throw new DecodeError('peers.addrCount', `${n} exceeds the cap ${MAX_ADDRS_PER_PEER}`)
     const addrs: string[] = []
-    for (let j = 0; j < n; j++) addrs.push(dec.decode(r.bytes(r.count16('peers.addr', MAX_TEXT), 'peers.addr')))
+    for (let j = 0; j < n; j++) addrs.push(r.utf8(r.count16('peers.addr', MAX_TEXT), 'peers.addr'))
     out.push({ id, addrs })
   }
   r.end('peers')

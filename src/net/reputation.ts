@@ -35,9 +35,11 @@ export interface ReputationConfig {
 }
 
 /**
- * Default weights: a peer is disconnected after ~5 invalid txs, 2 mismatched
- * bodies, 5 malformed messages, 20 quota violations or ~50 unserved fetches
- * (in a few minutes; decay forgives the odd honest race).
+ * Default weights: a peer is disconnected after 5 invalid txs, 2 mismatched
+ * bodies or oversized frames, 5 malformed messages, 10 failed (timed-out)
+ * fetch requests (fewer if they held several bodies), 20 quota violations, or
+ * 50 announced bodies it then did not have (at most 10 counted per request) — within a few minutes, since decay
+ * (half-life 5 min) forgives the odd honest race.
  */
 export const DEFAULT_REPUTATION_CONFIG: Readonly<ReputationConfig> = Object.freeze({
   weights: Object.freeze({
@@ -45,7 +47,7 @@ export const DEFAULT_REPUTATION_CONFIG: Readonly<ReputationConfig> = Object.free
     'body-mismatch': 50,
     'malformed-message': 20,
     'oversized-message': 50,
-    'fetch-timeout': 4,
+    'fetch-timeout': 10,
     'fetch-missing': 2,
     'quota-exceeded': 5
   }),

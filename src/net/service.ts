@@ -13,8 +13,9 @@ import { LruCache } from '../util/lru.ts'
 import { matchesAnnouncement, type SubmitResult } from '../validation/intake.ts'
 import type { Refusal } from '../validation/rules.ts'
 import type { TxValidator } from '../validation/validator.ts'
-import { FetchScheduler, type FetchFault, type FetcherConfig } from './fetcher.ts'
-import { DEFAULT_FETCH_SERVE_CONFIG, FetchClient, fetchHandler, type FetchServeConfig } from './fetch-protocol.ts'
+import { AnnouncePacer, type AnnouncePacerConfig } from './announce-pacer.ts'
+import { FetchScheduler, type FaultReport, type FetcherConfig } from './fetcher.ts'
+import { DEFAULT_FETCH_SERVE_CONFIG, FetchClient, fetchHandler, HARD_STREAM_CAP, type FetchServeConfig } from './fetch-protocol.ts'
 import type { Gossip } from './gossip.ts'
 import { decodeTxAnnouncement, encodeTxAnnouncement, KIND_PROOF, KIND_TX, type ObjectKind, type SyncPage, type SyncRequest } from './messages.ts'
 import { PeerKeeper, type PeerKeeperComponents, type PeerKeeperConfig } from './peer-keeper.ts'
@@ -43,6 +44,7 @@ export interface LightpoolServiceInit {
   fetchServe?: Partial<FetchServeConfig>
   sync?: Partial<SyncConfig>
   peers?: Partial<PeerKeeperConfig>
+  announce?: Partial<AnnouncePacerConfig>
   /** Let lightpool's protocols run on relayed (limited) connections. Default false. */
   runOnLimitedConnection?: boolean
 }
@@ -110,6 +112,7 @@ export class LightpoolService implements Startable {
   private readonly proofs: ProofPool
   private readonly reputation: PeerReputation
   private readonly fetchServe: FetchServeConfig
+  private readonly pacer: AnnouncePacer
   private readonly txClient: FetchClient
   private readonly proofClient: FetchClient
   private readonly syncConfig: SyncConfig
@@ -118,6 +121,10 @@ export class LightpoolService implements Startable {
   /** Who can serve a body this node lacks (light mode; also the fallback for getTx). */
   private readonly sources: LruCache<string, string[]>
   private readonly syncedPeers = new Set<string>()
+  /** fetch streams each peer has open to us */
+  private readonly fetchStreams = new Map<string, number>()
+  /** delay owed before a peer's next fetch is answered (it went over its byte quota) */
+  private readonly fetchDelay = new Map<string, number>()
   private readonly syncQueue: PeerId[] = []
   private activeSyncs = 0
   private readonly counters = { announcementsReceived: 0, announcementsDuplicate: 0, announcementsPublished: 0, syncs: 0 }
@@ -137,6 +144,7 @@ export class LightpoolService implements Startable {
     this.fetchServe = { ...DEFAULT_FETCH_SERVE_CONFIG, ...init.fetchServe }
     this.syncConfig = { ...DEFAULT_SYNC_CONFIG, ...init.sync }
     this.sources = new LruCache(Math.max(1024, this.pool.config.maxCount))
+    this.pacer = new AnnouncePacer(async (data) => { await this.pubsub.publish(this.ids.txTopic, data) }, init.announce)
     const limited = init.runOnLimitedConnection ?? false
     this.txClient = new FetchClient(components.connectionManager, this.ids.fetch, maxTxBytes(this.validator.limits), limited)
     this.proofClient = new FetchClient(components.connectionManager, this.ids.fetch, PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, limited)
@@ -145,14 +153,14 @@ export class LightpoolService implements Startable {
       request: async (peer, hashes, signal) => await this.txClient.request(peerIdFromString(peer), KIND_TX, hashes, signal),
       deliver: async (hash, body, from) => await this.deliverTx(hash, body, from),
       giveUp: (hash) => { this.settleTx(hash, 'ignore') },
-      fault: (peer, fault, detail) => { this.onFetchFault(peer, fault, detail) }
+      fault: (peer, report) => { this.onFetchFault(peer, report) }
     })
     this.proofFetcher = new FetchScheduler({
       config: { maxHashesPerRequest: 1, maxBytesPerRequest: PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, ...init.fetcher },
       request: async (peer, hashes, signal) => await this.proofClient.request(peerIdFromString(peer), KIND_PROOF, hashes, signal),
       deliver: async (hash, body, from) => await this.deliverProof(hash, body, from),
       giveUp: (hash) => { this.settleProof(hash, 'ignore') },
-      fault: (peer, fault, detail) => { this.onFetchFault(peer, fault, detail) }
+      fault: (peer, report) => { this.onFetchFault(peer, report) }
     })
     this.keeper = new PeerKeeper(components, {
       bootstrap: init.bootstrap ?? [],
@@ -174,10 +182,30 @@ export class LightpoolService implements Startable {
       runOnLimitedConnection: this.init.runOnLimitedConnection ?? false
     }
     await this.components.registrar.handle(this.ids.fetch, fetchHandler(this.fetchServe, this.provideBody, {
-      admitRequest: (peer) => this.withinQuota('fetchRequests', peer),
-      served: (peer, bytes) => { this.withinQuota('fetchBytes', peer, bytes) },
+      admitStream: (peer) => {
+        const open = this.fetchStreams.get(peer) ?? 0
+        this.fetchStreams.set(peer, open + 1)
+        if (open < this.fetchServe.maxStreamsPerConnection) return true
+        this.penalize(peer, 'quota-exceeded', `fetch stream ${open + 1} of ${this.fetchServe.maxStreamsPerConnection}`)
+        return false
+      },
+      streamClosed: (peer) => {
+        const open = (this.fetchStreams.get(peer) ?? 1) - 1
+        if (open <= 0) this.fetchStreams.delete(peer)
+        else this.fetchStreams.set(peer, open)
+      },
+      beforeRequest: async (peer) => {
+        // throttle, do not punish: the peer waits out its window (bounded by its own request timeout)
+        const wait = Math.max(this.quotas.overBy('fetchRequests', peer), this.fetchDelay.get(peer) ?? 0)
+        this.fetchDelay.delete(peer)
+        if (wait > 0) await sleep(Math.min(wait, 1_000))
+      },
+      served: (peer, bytes) => {
+        const wait = this.quotas.overBy('fetchBytes', peer, bytes)
+        if (wait > 0) this.fetchDelay.set(peer, wait)
+      },
       violation: (peer, err) => { this.onServeError(peer, err) }
-    }), streamOpts)
+    }), { ...streamOpts, maxInboundStreams: HARD_STREAM_CAP })
     await this.components.registrar.handle(this.ids.sync, syncHandler(this.syncConfig, {
       list: (req) => this.listPending(req),
       admitRequest: (peer) => this.withinQuota('syncPages', peer),
@@ -203,6 +231,7 @@ export class LightpoolService implements Startable {
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const u of this.unsubscribe.splice(0)) u()
+    this.pacer.stop()
     this.txFetcher.stop()
     this.proofFetcher.stop()
     this.txClient.close()
@@ -226,7 +255,7 @@ export class LightpoolService implements Startable {
     }
     const result = await this.pool.add(v.meta, bytes)
     this.events.emit('tx:admission', result.status === 'added' ? { source: 'local', status: 'added' } : { source: 'local', status: result.status, rule: result.rule })
-    if (result.status === 'added') await this.announceTx(v.meta)
+    if (result.status === 'added') this.announceTx(v.meta)
     return { ...result, hash: v.meta.hash }
   }
 
@@ -273,9 +302,9 @@ export class LightpoolService implements Startable {
 
   // ---- announcements ----
 
-  private async announceTx (meta: TxMeta): Promise<void> {
+  private announceTx (meta: TxMeta): void {
     this.counters.announcementsPublished++
-    await this.pubsub.publish(this.ids.txTopic, encodeTxAnnouncement(meta))
+    this.pacer.enqueue(encodeTxAnnouncement(meta))
   }
 
   private readonly onGossip = (evt: CustomEvent<{ propagationSource: PeerId, msgId: string, msg: { topic: string, data: Uint8Array } }>): void => {
@@ -409,7 +438,7 @@ export class LightpoolService implements Startable {
       // Every tx a full node holds is announced by it: one that came by gossip is
       // forwarded by the accept above; one that came by sync or on demand is
       // announced here, which is what carries txs across a healed partition.
-      if (via !== 'gossip') void this.announceTx(v.meta).catch(() => {})
+      if (via !== 'gossip') this.announceTx(v.meta)
     }
     return 'done'
   }
@@ -528,10 +557,15 @@ export class LightpoolService implements Startable {
     let cursor: string | undefined
     let pages = 0
     let wanted = 0
+    let lastPageAt = -Infinity
     try {
       while (this.started && pages < this.syncConfig.maxPagesPerPeer) {
         // let the fetcher catch up rather than overrun its tracking cap
         while (this.started && this.txFetcher.stats().tracked > this.txFetcher.config.maxTracked / 2) await sleep(50)
+        // pace below the server's page quota (default 100 per 10 s): an honest client never trips it
+        const since = performance.now() - lastPageAt
+        if (since < this.syncConfig.minPageIntervalMs) await sleep(this.syncConfig.minPageIntervalMs - since)
+        lastPageAt = performance.now()
         const request: SyncRequest = cursor === undefined ? { limit: this.syncConfig.pageSize } : { limit: this.syncConfig.pageSize, cursor }
         const page = await requestSyncPage(this.components.connectionManager, peerId, this.ids.sync, request, this.validator.limits,
           AbortSignal.timeout(this.syncConfig.timeoutMs))
@@ -564,7 +598,7 @@ export class LightpoolService implements Startable {
       this.events.emit('sync:done', { peer, pages, wanted })
     } catch (err) {
       if (err instanceof DecodeError) this.penalize(peer, 'malformed-message', `sync page: ${err.message}`)
-      else if ((err as Error).name === 'InvalidDataLengthError') this.penalize(peer, 'oversized-message', 'sync page too large')
+      else if (isOversized(err)) this.penalize(peer, 'oversized-message', 'sync page too large')
     }
   }
 
@@ -581,9 +615,14 @@ export class LightpoolService implements Startable {
 
   // ---- penalties ----
 
-  private withinQuota (quota: 'fetchRequests' | 'fetchBytes' | 'syncPages' | 'announcements', peer: string, amount = 1): boolean {
-    if (this.quotas.consume(quota, peer, amount)) return true
-    this.penalize(peer, 'quota-exceeded', quota)
+  /**
+   * Refuse-and-penalize quotas (see quotas.ts): false if over. Sync pages are
+   * penalized every time (an honest client paces itself well below the quota);
+   * announcements at most once per cooldown (an honest relay may burst).
+   */
+  private withinQuota (quota: 'syncPages' | 'announcements', peer: string): boolean {
+    if (this.quotas.consume(quota, peer)) return true
+    if (quota === 'syncPages' || this.quotas.penaltyDue(quota, peer)) this.penalize(peer, 'quota-exceeded', quota)
     return false
   }
 
@@ -591,15 +630,35 @@ export class LightpoolService implements Startable {
     this.reputation.penalize(peer, offense, detail)
   }
 
-  private onFetchFault (peer: string, fault: FetchFault, detail: string): void {
-    this.penalize(peer, fault, detail)
+  /**
+   * A peer failed a fetch. A request that errored is classified by its cause
+   * (a malformed or oversized response is the peer's protocol violation; a
+   * timeout or a reset is a failure to serve); missing bodies it had announced
+   * cost it per body, capped per request, so a peer that announces and never
+   * serves is banned within a few requests.
+   */
+  private onFetchFault (peer: string, report: FaultReport): void {
+    if (report.kind === 'fetch-missing') {
+      const times = Math.min(report.count, MAX_MISSING_PENALTIES_PER_REQUEST)
+      for (let i = 0; i < times; i++) this.penalize(peer, 'fetch-missing', report.detail)
+    } else if (report.cause instanceof DecodeError) {
+      this.penalize(peer, 'malformed-message', `fetch response: ${report.cause.message}`)
+    } else if (isOversized(report.cause)) {
+      this.penalize(peer, 'oversized-message', 'fetch response frame over its cap')
+    } else {
+      // a silent peer failed every body it announced in that request
+      this.penalize(peer, 'fetch-timeout', report.detail)
+      const extra = Math.min(report.count - 1, MAX_MISSING_PENALTIES_PER_REQUEST)
+      for (let i = 0; i < extra; i++) this.penalize(peer, 'fetch-missing', `${report.count} bodies not served`)
+    }
   }
+
 
   /** Classifies an error while serving a peer's request; only its own faults are penalized. */
   private onServeError (peer: string, err: unknown): void {
     const name = (err as Error)?.name
     if (err instanceof DecodeError) this.penalize(peer, 'malformed-message', err.message)
-    else if (name === 'InvalidDataLengthError' || name === 'InvalidMessageLengthError') this.penalize(peer, 'oversized-message', 'request frame over its cap')
+    else if (isOversized(err)) this.penalize(peer, 'oversized-message', 'request frame over its cap')
     else if (name === 'TimeoutError') this.penalize(peer, 'fetch-timeout', 'opened a stream and sent no request')
   }
 
@@ -610,6 +669,15 @@ export class LightpoolService implements Startable {
       // already gone
     }
   }
+}
+
+/** Missing bodies penalized per request at most: 10 × 2 points (see reputation weights). */
+const MAX_MISSING_PENALTIES_PER_REQUEST = 10
+
+/** A length-prefixed frame over its cap (it-length-prefixed's errors). */
+function isOversized (err: unknown): boolean {
+  const name = (err as Error | undefined)?.name
+  return name === 'InvalidDataLengthError' || name === 'InvalidMessageLengthError' || name === 'InvalidDataLengthLengthError'
 }
 
 async function sleep (ms: number): Promise<void> {

@@ -22,13 +22,16 @@ export interface SyncConfig {
   concurrency: number
   /** Per page, time to answer. Default 10 s. */
   timeoutMs: number
+  /** Least time between two page requests to one peer: 125 ms (8/s, under the servers' default quota of 100 per 10 s). */
+  minPageIntervalMs: number
 }
 
 export const DEFAULT_SYNC_CONFIG: Readonly<SyncConfig> = Object.freeze({
   pageSize: 256,
   maxPagesPerPeer: 64,
   concurrency: 2,
-  timeoutMs: 10_000
+  timeoutMs: 10_000,
+  minPageIntervalMs: 125
 })
 
 export interface SyncServeHooks {
