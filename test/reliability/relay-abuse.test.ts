@@ -1,0 +1,113 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { FaultTolerance, type Libp2p } from '@libp2p/interface'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it } from 'vitest'
+import { toHex } from '../../src/index.ts'
+import { recordFigure } from '../helpers/figures.ts'
+import { waitFor } from '../helpers/network.ts'
+import { removeDir, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
+import { makeTx } from '../helpers/txs.ts'
+
+const running: NodeProcess[] = []
+const clients: Libp2p[] = []
+const dirs: string[] = []
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map(async c => { await c.stop().catch(() => {}) }))
+  await Promise.all(running.splice(0).map(async n => { if (n.proc.exitCode === null) await n.kill9() }))
+  for (const d of dirs.splice(0)) removeDir(d)
+})
+
+async function node (args: string[]): Promise<NodeProcess> {
+  const dataDir = tempDir()
+  dirs.push(dataDir)
+  const n = await startNodeProcess({ dataDir, args })
+  running.push(n)
+  return n
+}
+
+/** A peer that asks the relay for a reservation, as a browser does. */
+async function relayClient (relayAddr: string): Promise<Libp2p> {
+  const c = await createLibp2p({
+    addresses: { listen: [`${relayAddr}/p2p-circuit`] },
+    transports: [tcp(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+    // a refused reservation must not stop the peer: it is the point of the test
+    transportManager: { faultTolerance: FaultTolerance.NO_FATAL }
+  })
+  clients.push(c)
+  return c
+}
+
+const reserved = (c: Libp2p): boolean => c.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit'))
+
+describe('relay abuse', () => {
+  it('reservation exhaustion and oversized relayed traffic stay within the limits, and the relay keeps gossiping', async () => {
+    const MAX_RESERVATIONS = 4
+    const DATA_LIMIT = 64 * 1024
+    const relay = await node(['--relay-max-reservations', String(MAX_RESERVATIONS), '--relay-data-limit', String(DATA_LIMIT), '--relay-duration-limit', '60'])
+    const other = await node(['--bootstrap', relay.tcpAddr])
+    await waitFor(async () => (await relay.call<unknown[]>('p2p_getPeers')).length > 0, 15_000, 'the full node to join the relay')
+
+    // exhaustion: ten peers ask for four reservations
+    const crowd = await Promise.all(Array.from({ length: 10 }, async () => await relayClient(relay.tcpAddr)))
+    await waitFor(() => crowd.filter(reserved).length >= MAX_RESERVATIONS, 15_000, 'the reservations to be taken')
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const holders = crowd.filter(reserved)
+    expect(holders.length).toBe(MAX_RESERVATIONS)
+    const metrics = await (await fetch(relay.info.rpc.replace(/\/rpc$/, '/metrics'))).text()
+    const gauge = Number(/^lightpool_relay_reservations (\d+)/m.exec(metrics)?.[1])
+    expect(gauge).toBeLessThanOrEqual(MAX_RESERVATIONS)
+
+    // oversized relayed traffic: one holder pushes 1 MiB to another through the relay
+    const [sender, receiver] = holders as [Libp2p, Libp2p]
+    let received = 0
+    await receiver.handle('/abuse/1', async (stream) => {
+      try {
+        for await (const chunk of stream) received += chunk.byteLength
+      } catch {
+        // the relay cut the connection
+      }
+    }, { runOnLimitedConnection: true })
+    const circuit = multiaddr(`${relay.tcpAddr}/p2p-circuit/p2p/${receiver.peerId.toString()}`)
+    let sent = 0
+    let cut = false
+    try {
+      const stream = await sender.dialProtocol(circuit, '/abuse/1', { runOnLimitedConnection: true })
+      const chunk = new Uint8Array(16 * 1024)
+      for (let i = 0; i < 64; i++) {
+        if (!stream.send(chunk)) await stream.onDrain({ signal: AbortSignal.timeout(5_000) })
+        sent += chunk.byteLength
+      }
+      await stream.close()
+    } catch {
+      cut = true
+    }
+    await waitFor(() => sender.getConnections(receiver.peerId).length === 0, 10_000, 'the relay to close the relayed connection')
+    expect(received).toBeLessThanOrEqual(DATA_LIMIT)
+
+    // the relay's own gossip is unaffected: a tx from the other full node arrives
+    const tx = await makeTx({ payloadBytes: 40_000 })
+    const t = performance.now()
+    await other.call('pool_sendTx', [`0x${toHex(tx.bytes)}`])
+    await waitFor(async () => (await relay.call('pool_getTx', [`0x${tx.hash}`])) !== null, 10_000, 'gossip through the relay')
+    const gossipMs = Math.round(performance.now() - t)
+
+    recordFigure('relay abuse', 'reservations and relayed data limits', {
+      asked: crowd.length,
+      reserved: holders.length,
+      max_reservations: MAX_RESERVATIONS,
+      relayed_bytes_pushed: sent,
+      relayed_bytes_delivered: received,
+      data_limit: DATA_LIMIT,
+      sender_cut_off: cut,
+      relay_gossip_ms: gossipMs
+    })
+  })
+})
