@@ -1,14 +1,7 @@
+import { RpcError } from '../rpc/errors.ts'
+
 /** A minimal JSON-RPC 2.0 client over HTTP for the CLI, which backs off when the node rate-limits it. */
-export class RpcError extends Error {
-  readonly code: number
-  readonly data: unknown
-  constructor (code: number, message: string, data?: unknown) {
-    super(message)
-    this.name = 'RpcError'
-    this.code = code
-    this.data = data
-  }
-}
+export { RpcError }
 
 let nextId = 1
 

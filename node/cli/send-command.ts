@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
 import { buildTx, Ed25519Signer, fromHex, toHex, TX_FIXED_BYTES } from '../../src/index.ts'
+import { TX_IGNORED, TX_REJECTED } from '../rpc/errors.ts'
 import { RpcError, rpcCall } from './rpc-client.ts'
 
 interface SendOptions {
@@ -80,7 +81,7 @@ async function send (opts: SendOptions): Promise<number> {
       accepted++
       process.stdout.write(`${r.hash}\n`)
     }, (err: unknown) => {
-      if (err instanceof RpcError && err.code > -32000 - 100 && err.code <= -32000) {
+      if (err instanceof RpcError && (err.code === TX_REJECTED || err.code === TX_IGNORED)) {
         const rule = (err.data as { rule?: string } | undefined)?.rule ?? err.message
         refused.set(rule, (refused.get(rule) ?? 0) + 1)
       } else {

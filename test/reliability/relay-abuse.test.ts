@@ -17,7 +17,7 @@ const running: NodeProcess[] = []
 const clients: Libp2p[] = []
 const dirs: string[] = []
 afterEach(async () => {
-  await Promise.all(clients.splice(0).map(async c => { await c.stop().catch(() => {}) }))
+  await Promise.all(clients.splice(0).map(async c => { await Promise.resolve(c.stop()).catch(() => {}) }))
   await Promise.all(running.splice(0).map(async n => { if (n.proc.exitCode === null) await n.kill9() }))
   for (const d of dirs.splice(0)) removeDir(d)
 })
