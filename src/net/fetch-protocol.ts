@@ -5,6 +5,7 @@ import {
   decodeFetchItem, decodeFetchRequest, encodeFetchItem, encodeFetchRequest,
   FETCH_MISSING, FETCH_SKIPPED, FETCH_FOUND, type FetchItem, type ObjectKind
 } from './messages.ts'
+import { isTimeout } from './errors.ts'
 import type { FetchResult } from './fetcher.ts'
 
 /**
@@ -55,11 +56,6 @@ export interface FetchServeHooks {
   served: (peer: string, bytes: number) => void
   /** The peer broke the protocol; `err` says how. */
   violation: (peer: string, err: unknown) => void
-}
-
-function isTimeout (err: unknown): boolean {
-  const name = (err as Error)?.name
-  return name === 'TimeoutError' || name === 'AbortError'
 }
 
 function isEnd (err: unknown): boolean {

@@ -1,5 +1,5 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { IdentifyResult, PeerId, Startable } from '@libp2p/interface'
+import type { PeerId, Startable } from '@libp2p/interface'
 import { DecodeError } from '../codec/bytes.ts'
 import type { TxPool } from '../pool/pool.ts'
 import type { ProofPool } from '../proof/proof-pool.ts'
@@ -15,14 +15,17 @@ import type { Refusal } from '../validation/rules.ts'
 import type { TxValidator } from '../validation/validator.ts'
 import { AnnouncePacer, type AnnouncePacerConfig } from './announce-pacer.ts'
 import { FetchScheduler, type FaultReport, type FetcherConfig } from './fetcher.ts'
-import { DEFAULT_FETCH_SERVE_CONFIG, FetchClient, fetchHandler, HARD_STREAM_CAP, type FetchServeConfig } from './fetch-protocol.ts'
+import { isOversized } from './errors.ts'
+import { DEFAULT_FETCH_SERVE_CONFIG, FetchClient, type FetchServeConfig } from './fetch-protocol.ts'
 import type { Gossip } from './gossip.ts'
-import { decodeTxAnnouncement, encodeTxAnnouncement, KIND_PROOF, KIND_TX, type ObjectKind, type SyncPage, type SyncRequest } from './messages.ts'
+import { decodeTxAnnouncement, encodeTxAnnouncement, KIND_PROOF, KIND_TX, type SyncEntry, type SyncPage, type SyncRequest } from './messages.ts'
 import { PeerKeeper, type PeerKeeperComponents, type PeerKeeperConfig } from './peer-keeper.ts'
 import type { ProtocolIds } from './protocols.ts'
 import { PeerQuotas, type QuotaConfig } from './quotas.ts'
 import type { Offense, PeerReputation } from './reputation.ts'
-import { DEFAULT_SYNC_CONFIG, requestSyncPage, syncHandler, type SyncConfig } from './sync-protocol.ts'
+import { ProtocolServer } from './protocol-server.ts'
+import { SyncClient, type ListingVerdict } from './sync-client.ts'
+import { DEFAULT_SYNC_CONFIG, type SyncConfig } from './sync-protocol.ts'
 
 /**
  * Light nodes keep announcements (the pool's metadata) and fetch bodies on
@@ -112,6 +115,7 @@ export class LightpoolService implements Startable {
   private readonly proofs: ProofPool
   private readonly reputation: PeerReputation
   private readonly fetchServe: FetchServeConfig
+  private readonly server: ProtocolServer
   private readonly pacer: AnnouncePacer
   private readonly txClient: FetchClient
   private readonly proofClient: FetchClient
@@ -120,16 +124,9 @@ export class LightpoolService implements Startable {
   private readonly pendingProofs = new Map<string, PendingProof>()
   /** Who can serve a body this node lacks (light mode; also the fallback for getTx). */
   private readonly sources: LruCache<string, string[]>
-  private readonly syncedPeers = new Set<string>()
-  /** fetch streams each peer has open to us */
-  private readonly fetchStreams = new Map<string, number>()
-  /** delay owed before a peer's next fetch is answered (it went over its byte quota) */
-  private readonly fetchDelay = new Map<string, number>()
-  private readonly syncQueue: PeerId[] = []
-  private activeSyncs = 0
+  private readonly syncClient: SyncClient
   private readonly counters = { announcementsReceived: 0, announcementsDuplicate: 0, announcementsPublished: 0, syncs: 0 }
   private readonly unsubscribe: Array<() => void> = []
-  private started = false
 
   constructor (components: LightpoolServiceComponents, init: LightpoolServiceInit) {
     this.components = components
@@ -162,6 +159,37 @@ export class LightpoolService implements Startable {
       giveUp: (hash) => { this.settleProof(hash, 'ignore') },
       fault: (peer, report) => { this.onFetchFault(peer, report) }
     })
+    this.server = new ProtocolServer({
+      registrar: components.registrar,
+      ids: this.ids,
+      fetch: this.fetchServe,
+      sync: this.syncConfig,
+      quotas: this.quotas,
+      penalize: (peer, offense, detail) => { this.penalize(peer, offense, detail) },
+      provideBody: async (kind, hash) => kind === KIND_TX ? await this.pool.getBody(hash) : await this.proofs.getBody(hash),
+      listPending: (req) => this.listPending(req),
+      runOnLimitedConnection: limited
+    })
+    this.syncClient = new SyncClient({
+      connectionManager: components.connectionManager,
+      events: components.events,
+      protocol: this.ids.sync,
+      config: this.syncConfig,
+      limits: this.validator.limits,
+      onEntry: (peer, entry) => this.onListing(peer, entry),
+      // what is already on its way would fill the pool
+      enough: (wanted) => this.pool.size + wanted >= this.pool.config.maxCount,
+      // let the fetcher catch up rather than overrun its tracking cap
+      busy: () => this.txFetcher.stats().tracked > this.txFetcher.config.maxTracked / 2,
+      onDone: (peer, pages, wanted) => {
+        this.counters.syncs++
+        this.events.emit('sync:done', { peer, pages, wanted })
+      },
+      onError: (peer, err) => {
+        if (err instanceof DecodeError) this.penalize(peer, 'malformed-message', `sync page: ${err.message}`)
+        else if (isOversized(err)) this.penalize(peer, 'oversized-message', 'sync page too large')
+      }
+    })
     this.keeper = new PeerKeeper(components, {
       bootstrap: init.bootstrap ?? [],
       lightpoolProtocol: this.ids.sync,
@@ -176,46 +204,11 @@ export class LightpoolService implements Startable {
   private get pubsub (): Gossip { return this.components.pubsub }
 
   async start (): Promise<void> {
-    const streamOpts = {
-      maxInboundStreams: this.fetchServe.maxStreamsPerConnection,
-      maxOutboundStreams: this.fetchServe.maxStreamsPerConnection,
-      runOnLimitedConnection: this.init.runOnLimitedConnection ?? false
-    }
-    await this.components.registrar.handle(this.ids.fetch, fetchHandler(this.fetchServe, this.provideBody, {
-      admitStream: (peer) => {
-        const open = this.fetchStreams.get(peer) ?? 0
-        this.fetchStreams.set(peer, open + 1)
-        if (open < this.fetchServe.maxStreamsPerConnection) return true
-        this.penalize(peer, 'quota-exceeded', `fetch stream ${open + 1} of ${this.fetchServe.maxStreamsPerConnection}`)
-        return false
-      },
-      streamClosed: (peer) => {
-        const open = (this.fetchStreams.get(peer) ?? 1) - 1
-        if (open <= 0) this.fetchStreams.delete(peer)
-        else this.fetchStreams.set(peer, open)
-      },
-      beforeRequest: async (peer) => {
-        // throttle, do not punish: the peer waits out its window (bounded by its own request timeout)
-        const wait = Math.max(this.quotas.overBy('fetchRequests', peer), this.fetchDelay.get(peer) ?? 0)
-        this.fetchDelay.delete(peer)
-        if (wait > 0) await sleep(Math.min(wait, 1_000))
-      },
-      served: (peer, bytes) => {
-        const wait = this.quotas.overBy('fetchBytes', peer, bytes)
-        if (wait > 0) this.fetchDelay.set(peer, wait)
-      },
-      violation: (peer, err) => { this.onServeError(peer, err) }
-    }), { ...streamOpts, maxInboundStreams: HARD_STREAM_CAP })
-    await this.components.registrar.handle(this.ids.sync, syncHandler(this.syncConfig, {
-      list: (req) => this.listPending(req),
-      admitRequest: (peer) => this.withinQuota('syncPages', peer),
-      violation: (peer, err) => { this.onServeError(peer, err) }
-    }), streamOpts)
-    this.components.events.addEventListener('peer:identify', this.onIdentify)
+    await this.server.start()
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
+    this.syncClient.start()
     this.unsubscribe.push(this.reputation.events.on('banned', ({ peer }) => { void this.disconnect(peer) }))
     await this.keeper.start()
-    this.started = true
   }
 
   afterStart (): void {
@@ -226,9 +219,8 @@ export class LightpoolService implements Startable {
   }
 
   async stop (): Promise<void> {
-    this.started = false
     this.pubsub.removeEventListener('gossipsub:message', this.onGossip)
-    this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.syncClient.stop()
     this.components.events.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const u of this.unsubscribe.splice(0)) u()
     this.pacer.stop()
@@ -237,8 +229,7 @@ export class LightpoolService implements Startable {
     this.txClient.close()
     this.proofClient.close()
     await this.keeper.stop()
-    await this.components.registrar.unhandle(this.ids.fetch)
-    await this.components.registrar.unhandle(this.ids.sync)
+    await this.server.stop()
   }
 
   // ---- public API ----
@@ -324,7 +315,7 @@ export class LightpoolService implements Startable {
 
   private onTxAnnouncement (msgId: string, source: string, data: Uint8Array): void {
     this.counters.announcementsReceived++
-    if (!this.withinQuota('announcements', source)) {
+    if (!this.withinAnnouncementQuota(source)) {
       this.report(msgId, source, 'ignore')
       return
     }
@@ -390,10 +381,6 @@ export class LightpoolService implements Startable {
   }
 
   // ---- fetching ----
-
-  private readonly provideBody = async (kind: ObjectKind, hash: string): Promise<Uint8Array | undefined> => {
-    return kind === KIND_TX ? await this.pool.getBody(hash) : await this.proofs.getBody(hash)
-  }
 
   private async deliverTx (hash: string, body: Uint8Array, from: string): Promise<'done' | 'retry'> {
     if (await txHash(body) !== hash) {
@@ -523,83 +510,31 @@ export class LightpoolService implements Startable {
 
   // ---- sync ----
 
-  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const { peerId, protocols } = evt.detail
-    if (!protocols.includes(this.ids.sync) || this.syncedPeers.has(peerId.toString())) return
-    this.syncedPeers.add(peerId.toString())
-    this.syncQueue.push(peerId)
-    this.drainSyncQueue()
-  }
-
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     const peer = evt.detail.toString()
-    this.syncedPeers.delete(peer)
     this.txFetcher.peerGone(peer)
     this.proofFetcher.peerGone(peer)
     this.txClient.drop(peer)
     this.proofClient.drop(peer)
   }
 
-  private drainSyncQueue (): void {
-    while (this.started && this.activeSyncs < this.syncConfig.concurrency && this.syncQueue.length > 0) {
-      const peer = this.syncQueue.shift()!
-      this.activeSyncs++
-      void this.syncWith(peer).finally(() => {
-        this.activeSyncs--
-        this.drainSyncQueue()
-      })
+  /** A tx a peer listed by sync: fetched (full mode) or listed (light mode) if the pool would take it. */
+  private onListing (peer: string, { meta, hasBody }: SyncEntry): ListingVerdict {
+    const check = this.pool.canAdmit(meta)
+    if (!check.ok) {
+      if (check.rule === 'duplicate' && hasBody) this.addSource(meta.hash, peer)
+      return check.rule === 'pool-full' ? 'pool-full' : 'skip'
     }
-  }
-
-  /** Pages through a peer's pending pool and fetches (full) or lists (light) what this node lacks. */
-  async syncWith (peerId: PeerId): Promise<void> {
-    const peer = peerId.toString()
-    let cursor: string | undefined
-    let pages = 0
-    let wanted = 0
-    let lastPageAt = -Infinity
-    try {
-      while (this.started && pages < this.syncConfig.maxPagesPerPeer) {
-        // let the fetcher catch up rather than overrun its tracking cap
-        while (this.started && this.txFetcher.stats().tracked > this.txFetcher.config.maxTracked / 2) await sleep(50)
-        // pace below the server's page quota (default 100 per 10 s): an honest client never trips it
-        const since = performance.now() - lastPageAt
-        if (since < this.syncConfig.minPageIntervalMs) await sleep(this.syncConfig.minPageIntervalMs - since)
-        lastPageAt = performance.now()
-        const request: SyncRequest = cursor === undefined ? { limit: this.syncConfig.pageSize } : { limit: this.syncConfig.pageSize, cursor }
-        const page = await requestSyncPage(this.components.connectionManager, peerId, this.ids.sync, request, this.validator.limits,
-          AbortSignal.timeout(this.syncConfig.timeoutMs))
-        pages++
-        let poolFull = false
-        for (const { meta, hasBody } of page.entries) {
-          const check = this.pool.canAdmit(meta)
-          if (!check.ok) {
-            if (check.rule === 'pool-full') poolFull = true
-            if (check.rule === 'duplicate' && hasBody) this.addSource(meta.hash, peer)
-            continue
-          }
-          if (this.mode === 'light') {
-            if (hasBody) this.addSource(meta.hash, peer)
-            void this.pool.add(meta).catch(() => {})
-            wanted++
-          } else if (hasBody && !this.pendingTxs.has(meta.hash)) {
-            this.pendingTxs.set(meta.hash, { meta, via: 'sync' })
-            if (this.txFetcher.want(meta.hash, meta.size, [peer])) wanted++
-            else this.pendingTxs.delete(meta.hash)
-          }
-        }
-        // Pages are best-first: once the pool refuses for lack of room, or what is
-        // already on its way would fill it, the rest would be refused too.
-        const fills = this.pool.size + wanted >= this.pool.config.maxCount
-        if (page.next === undefined || poolFull || fills) break
-        cursor = page.next
-      }
-      this.counters.syncs++
-      this.events.emit('sync:done', { peer, pages, wanted })
-    } catch (err) {
-      if (err instanceof DecodeError) this.penalize(peer, 'malformed-message', `sync page: ${err.message}`)
-      else if (isOversized(err)) this.penalize(peer, 'oversized-message', 'sync page too large')
+    if (this.mode === 'light') {
+      if (hasBody) this.addSource(meta.hash, peer)
+      void this.pool.add(meta).catch(() => {})
+      return 'wanted'
     }
+    if (!hasBody || this.pendingTxs.has(meta.hash)) return 'skip'
+    this.pendingTxs.set(meta.hash, { meta, via: 'sync' })
+    if (this.txFetcher.want(meta.hash, meta.size, [peer])) return 'wanted'
+    this.pendingTxs.delete(meta.hash)
+    return 'skip'
   }
 
   private listPending (req: SyncRequest): SyncPage {
@@ -615,16 +550,13 @@ export class LightpoolService implements Startable {
 
   // ---- penalties ----
 
-  /**
-   * Refuse-and-penalize quotas (see quotas.ts): false if over. Sync pages are
-   * penalized every time (an honest client paces itself well below the quota);
-   * announcements at most once per cooldown (an honest relay may burst).
-   */
-  private withinQuota (quota: 'syncPages' | 'announcements', peer: string): boolean {
-    if (this.quotas.consume(quota, peer)) return true
-    if (quota === 'syncPages' || this.quotas.penaltyDue(quota, peer)) this.penalize(peer, 'quota-exceeded', quota)
+  /** Announcements over the quota are ignored, and penalized at most once per cooldown (an honest relay may burst). */
+  private withinAnnouncementQuota (peer: string): boolean {
+    if (this.quotas.consume('announcements', peer)) return true
+    if (this.quotas.penaltyDue('announcements', peer)) this.penalize(peer, 'quota-exceeded', 'announcements')
     return false
   }
+
 
   private penalize (peer: string, offense: Offense, detail: string): void {
     this.reputation.penalize(peer, offense, detail)
@@ -654,14 +586,6 @@ export class LightpoolService implements Startable {
   }
 
 
-  /** Classifies an error while serving a peer's request; only its own faults are penalized. */
-  private onServeError (peer: string, err: unknown): void {
-    const name = (err as Error)?.name
-    if (err instanceof DecodeError) this.penalize(peer, 'malformed-message', err.message)
-    else if (isOversized(err)) this.penalize(peer, 'oversized-message', 'request frame over its cap')
-    else if (name === 'TimeoutError') this.penalize(peer, 'fetch-timeout', 'opened a stream and sent no request')
-  }
-
   private async disconnect (peer: string): Promise<void> {
     try {
       await this.components.connectionManager.closeConnections(peerIdFromString(peer))
@@ -673,16 +597,6 @@ export class LightpoolService implements Startable {
 
 /** Missing bodies penalized per request at most: 10 × 2 points (see reputation weights). */
 const MAX_MISSING_PENALTIES_PER_REQUEST = 10
-
-/** A length-prefixed frame over its cap (it-length-prefixed's errors). */
-function isOversized (err: unknown): boolean {
-  const name = (err as Error | undefined)?.name
-  return name === 'InvalidDataLengthError' || name === 'InvalidMessageLengthError' || name === 'InvalidDataLengthLengthError'
-}
-
-async function sleep (ms: number): Promise<void> {
-  await new Promise(resolve => setTimeout(resolve, ms))
-}
 
 /** The libp2p service factory, in js-libp2p style: `services: { lightpool: lightpool(init) }`. */
 export function lightpool (init: LightpoolServiceInit): (components: LightpoolServiceComponents) => LightpoolService {
