@@ -369,6 +369,7 @@ export class LightpoolService implements Startable {
     const refusal = this.proofs.canAdmit(meta)
     if (refusal !== undefined || this.pendingProofs.has(meta.hash)) {
       this.report(msgId, source, refusal?.status === 'rejected' ? 'reject' : 'ignore')
+      if (refusal?.status === 'rejected') this.penalize(source, 'malformed-message', `proof announcement: ${refusal.rule}: ${refusal.message}`)
       return
     }
     if (this.mode === 'light') {

@@ -43,6 +43,7 @@ export async function hostilePeer (network = 'test'): Promise<HostilePeer> {
     }
   })
   libp2p.services.pubsub.subscribe(ids.txTopic)
+  libp2p.services.pubsub.subscribe(ids.proofTopic)
   return {
     libp2p,
     ids,
