@@ -1,4 +1,5 @@
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import {
@@ -88,7 +89,7 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
         first = false
         const request = decodeFetchRequest(frame.subarray(), config.maxHashesPerRequest)
         await hooks.beforeRequest(peer)
-        const frames: Uint8Array[] = []
+        const frames: Uint8ArrayList[] = []
         let budget = config.maxResponseBytes
         let sent = 0
         for (const hash of request.hashes) {

@@ -1,3 +1,4 @@
+import { Uint8ArrayList } from 'uint8arraylist'
 import { ByteReader, ByteWriter, DecodeError } from '../codec/bytes.ts'
 import { fromHex, toHex } from '../tx/hex.ts'
 import { DEFAULT_TX_LIMITS, type TxLimits } from '../tx/limits.ts'
@@ -69,12 +70,10 @@ export function decodeFetchRequest (bytes: Uint8Array, maxHashes: number): Fetch
 /** One response frame per requested hash, in request order. */
 export type FetchItem = { status: typeof FETCH_FOUND, body: Uint8Array } | { status: typeof FETCH_MISSING | typeof FETCH_SKIPPED }
 
-export function encodeFetchItem (item: FetchItem): Uint8Array {
-  if (item.status !== FETCH_FOUND) return Uint8Array.of(item.status)
-  const out = new Uint8Array(1 + item.body.byteLength)
-  out[0] = FETCH_FOUND
-  out.set(item.body, 1)
-  return out
+/** A frame as a list of parts: a served body is sent without being copied into a new buffer. */
+export function encodeFetchItem (item: FetchItem): Uint8ArrayList {
+  if (item.status !== FETCH_FOUND) return new Uint8ArrayList(Uint8Array.of(item.status))
+  return new Uint8ArrayList(Uint8Array.of(FETCH_FOUND), item.body)
 }
 
 export function decodeFetchItem (frame: Uint8Array, maxBodyBytes: number): FetchItem {

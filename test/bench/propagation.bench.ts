@@ -13,6 +13,8 @@
  *   amplification     payload bytes a node received on all protocol streams
  *                     ÷ bytes of the txs it needed (not its own), mean over nodes
  *   t_all_p50/p99_ms  publish → the last node holding the full body
+ *   cpu_ms_per_delivery  process CPU time (all nodes, all threads) per tx
+ *                     delivered to one node: the cost that caps capacity here
  * and one line for light nodes: bytes received per tx, as a fraction of the tx.
  *
  * --find-capacity raises the rate until fewer than 99% of txs reach every node
@@ -51,6 +53,7 @@ interface RunResult {
   withinDeadline: number
   tAll: number[]
   amplification: number
+  cpuMsPerDelivery: number
   lightBytesPerTx?: number
 }
 
@@ -93,6 +96,7 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       })
     })
     for (const n of [...net.full, ...net.light]) { n.meter.reset(); n.meter.counting = true }
+    const cpuBefore = process.cpuUsage()
 
     // publish at a steady rate from pseudo-random nodes
     const start = performance.now()
@@ -115,6 +119,7 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       await new Promise(resolve => setTimeout(resolve, 50))
     }
     for (const n of [...net.full, ...net.light]) n.meter.counting = false
+    const cpu = process.cpuUsage(cpuBefore)
 
     const tAll: number[] = []
     let withinDeadline = 0
@@ -138,7 +143,9 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       deliveredToAll: tAll.length,
       withinDeadline,
       tAll,
-      amplification: ratios.reduce((a, b) => a + b, 0) / ratios.length
+      amplification: ratios.reduce((a, b) => a + b, 0) / ratios.length,
+      // CPU time of the whole process (all nodes, all threads) per tx delivered to one node
+      cpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / Math.max(1, [...arrivals.values()].reduce((s, l) => s + l.length, 0))
     }
     if (net.light.length > 0) {
       result.lightBytesPerTx = net.light.reduce((s, n) => s + n.meter.total(), 0) / net.light.length / count
@@ -164,7 +171,8 @@ async function fixedRate (): Promise<void> {
       delivered_to_all: `${r.deliveredToAll}/${r.published}`,
       amplification: round(r.amplification, 3),
       t_all_p50_ms: round(percentile(r.tAll, 50), 1),
-      t_all_p99_ms: round(percentile(r.tAll, 99), 1)
+      t_all_p99_ms: round(percentile(r.tAll, 99), 1),
+      cpu_ms_per_delivery: round(r.cpuMsPerDelivery, 2)
     }))
     if (r.lightBytesPerTx !== undefined) {
       console.log(JSON.stringify({

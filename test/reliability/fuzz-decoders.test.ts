@@ -62,7 +62,7 @@ const targets: Target[] = [
   { name: 'tx metadata (stores, sync)', valid: metaArb.map(encodeMeta), decode: (b) => decodeMeta(b, LIMITS) },
   { name: 'tx announcement (gossip)', valid: metaArb.map(encodeTxAnnouncement), decode: (b) => decodeTxAnnouncement(b, LIMITS) },
   { name: 'fetch request', valid: fc.array(hash, { minLength: 1, maxLength: 10 }).map(hashes => encodeFetchRequest({ kind: KIND_TX, hashes })), decode: (b) => decodeFetchRequest(b, 64) },
-  { name: 'fetch response frame', valid: fc.uint8Array({ maxLength: 200 }).map(body => encodeFetchItem({ status: FETCH_FOUND, body })), decode: (b) => decodeFetchItem(b, 100) },
+  { name: 'fetch response frame', valid: fc.uint8Array({ maxLength: 200 }).map(body => encodeFetchItem({ status: FETCH_FOUND, body }).subarray()), decode: (b) => decodeFetchItem(b, 100) },
   { name: 'sync request', valid: fc.record({ limit: fc.integer({ min: 0, max: 65535 }), cursor: fc.option(fc.string({ maxLength: 90 }), { nil: undefined }) }).map(r => encodeSyncRequest(r.cursor === undefined ? { limit: r.limit } : { limit: r.limit, cursor: r.cursor })), decode: decodeSyncRequest },
   { name: 'sync page', valid: fc.array(fc.record({ meta: metaArb, hasBody: fc.boolean() }), { maxLength: 6 }).map(entries => encodeSyncPage({ entries })), decode: (b) => decodeSyncPage(b, 8, LIMITS) },
   { name: 'peer exchange list', valid: fc.array(fc.record({ id: fc.string({ maxLength: 60 }), addrs: fc.array(fc.string({ maxLength: 80 }), { maxLength: 4 }) }), { maxLength: 5 }).map(encodePeerList), decode: (b) => decodePeerList(b, 16) },
