@@ -1,0 +1,474 @@
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
+import { fromHex } from '../../src/tx/hex.ts'
+import { DEFAULT_TX_LIMITS, type TxLimits } from '../../src/tx/limits.ts'
+import { decodeMeta, encodeMeta } from '../../src/tx/meta-codec.ts'
+import type { PoolStore, StoreBatch, StoredTx } from '../../src/pool/store.ts'
+
+/**
+ * The pool's store in a browser tab: IndexedDB, through `idb`.
+ *
+ * Schema (one database per network and tab slot, see ../tab-slot.ts):
+ *
+ *   txs     key: hash (hex)     { hash, meta: encodeMeta bytes, receivedAt,
+ *                                 hasBody, bytes, rank, expiresAt }
+ *           index rank          fee (u64 BE) ‖ ¬hash: ascending = worst first,
+ *                               the pool's own order (lower fee, then larger hash)
+ *           index expiresAt     (v2) to drop expired records at open
+ *   bodies  key: hash (hex)     the tx's encoding, for the txs that have one
+ *   meta    key: name           'usage' → { bytes, count }: kept exact in every
+ *                               write transaction, so nothing ever scans to sum
+ *
+ * Metadata and bodies are separate stores so that accounting, eviction and
+ * deletes touch ~150-byte rows, never 40 KB bodies.
+ *
+ * Contract (src/pool/store.ts): a `write` is one readwrite transaction with
+ * `durability: 'strict'` (all of it lands, or none of it, and it is on disk
+ * when the promise resolves); `entries` streams in pages of `pageSize`, one
+ * short read transaction each.
+ *
+ * Space: the store keeps under a byte budget, min(`budgetBytes`,
+ * `quotaFraction` × the origin's quota from `navigator.storage.estimate()`).
+ * A write that would exceed it evicts the worst records (lowest fee first, via
+ * the `rank` index) in the same transaction. If the browser still refuses
+ * with QuotaExceededError, the transaction has aborted (nothing landed): the
+ * store evicts the worst records in a transaction of deletes only (Chromium
+ * refuses any transaction that puts a value while the origin is over quota),
+ * lowers its own ceiling to what fits, and retries — a bounded number of
+ * times, then it rejects and the pool takes the tx out again. Evicted hashes
+ * go to `onEvict`, so the pool drops them too and its view stays the store's.
+ */
+export interface IdbPoolStoreInit {
+  /** Database name. Default "lightpool-pool". */
+  name?: string
+  /** Most bytes the store keeps (bodies, metadata and per-record overhead). Default 256 MiB. */
+  budgetBytes?: number
+  /** Share of the origin's quota the store may use. Default 0.5. */
+  quotaFraction?: number
+  /** Ask the browser not to evict this origin's data under storage pressure. Default true. */
+  persist?: boolean
+  /** Records per read transaction while streaming `entries()`. Default 64. */
+  pageSize?: number
+  /** Decoding limits for stored metadata. Default: the envelope defaults. */
+  limits?: TxLimits
+  /** Told which records were evicted (worst first) to keep within budget or quota, after their transaction committed. */
+  onEvict?: (hashes: string[], reason: EvictReason) => void
+}
+
+export type EvictReason = 'budget' | 'quota'
+
+export interface StorageInfo {
+  /** Bytes and records this store accounts for. */
+  bytes: number
+  count: number
+  /** The ceiling the store keeps under. */
+  budgetBytes: number
+  /** The origin's usage and quota as the browser reports them, if it does. */
+  originUsage?: number
+  originQuota?: number
+  /** Whether the browser granted persistent storage. */
+  persisted?: boolean
+  /** Records evicted since open, and QuotaExceededErrors survived. */
+  evicted: number
+  quotaErrors: number
+}
+
+interface TxRow {
+  hash: string
+  meta: Uint8Array
+  receivedAt: number
+  hasBody: boolean
+  /** Accounted bytes of this record: metadata, body and a fixed overhead. */
+  bytes: number
+  rank: ArrayBuffer
+  expiresAt: number
+}
+
+interface Usage { bytes: number, count: number }
+
+interface PoolDb extends DBSchema {
+  txs: { key: string, value: TxRow, indexes: { rank: ArrayBuffer, expiresAt: number } }
+  bodies: { key: string, value: Uint8Array }
+  meta: { key: string, value: Usage }
+}
+
+type WriteTx = IDBPTransaction<PoolDb, Array<'txs' | 'bodies' | 'meta'>, 'readwrite'>
+
+export const SCHEMA_VERSION = 2
+export const DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
+/** Keys, index entries and structured-clone framing per record, roughly; keeps the budget honest for small records. */
+export const RECORD_OVERHEAD_BYTES = 256
+const USAGE_KEY = 'usage'
+/** QuotaExceededError retries per write, each after evicting more. */
+const QUOTA_RETRIES = 4
+
+/**
+ * Schema migrations, in order. `upgrade` runs every one newer than the
+ * database's version inside the version-change transaction, so an upgrade
+ * is atomic too: a tab closed mid-upgrade reopens at the old version.
+ */
+const MIGRATIONS: Array<{ version: number, apply: (db: IDBPDatabase<PoolDb>, tx: IDBPTransaction<PoolDb, Array<'txs' | 'bodies' | 'meta'>, 'versionchange'>) => void }> = [
+  {
+    // v1: records, bodies, exact usage, eviction order
+    version: 1,
+    apply: (db) => {
+      const txs = db.createObjectStore('txs', { keyPath: 'hash' })
+      txs.createIndex('rank', 'rank')
+      db.createObjectStore('bodies')
+      db.createObjectStore('meta')
+    }
+  },
+  {
+    // v2: expiry index, so expired records are dropped at open without reading the rest
+    version: 2,
+    apply: (_db, tx) => {
+      tx.objectStore('txs').createIndex('expiresAt', 'expiresAt')
+    }
+  }
+]
+
+/** fee as u64 big-endian, then the hash with every bit flipped: ascending order is the pool's worst-first order. */
+export function rankKey (fee: bigint, hash: string): ArrayBuffer {
+  const out = new Uint8Array(40)
+  new DataView(out.buffer).setBigUint64(0, fee)
+  const h = fromHex(hash)
+  for (let i = 0; i < 32; i++) out[8 + i] = ~h[i]! & 0xff
+  return out.buffer
+}
+
+export function isQuotaError (err: unknown): boolean {
+  const name = (err as { name?: string } | null)?.name
+  return name === 'QuotaExceededError' || (err as { code?: number } | null)?.code === 22
+}
+
+export class IdbPoolStore implements PoolStore {
+  readonly name: string
+  onEvict: ((hashes: string[], reason: EvictReason) => void) | undefined
+  private readonly db: IDBPDatabase<PoolDb>
+  private readonly pageSize: number
+  private readonly limits: TxLimits
+  private readonly configuredBudget: number
+  private budget: number
+  private originQuota: number | undefined
+  private originUsage: number | undefined
+  private persisted: boolean | undefined
+  private evictedCount = 0
+  private quotaErrors = 0
+  private closed = false
+  /** Set when another tab upgrades the schema: this connection was closed for it. */
+  private superseded = false
+
+  private constructor (db: IDBPDatabase<PoolDb>, init: IdbPoolStoreInit, name: string) {
+    this.db = db
+    this.name = name
+    this.pageSize = Math.max(1, init.pageSize ?? 64)
+    this.limits = init.limits ?? DEFAULT_TX_LIMITS
+    this.configuredBudget = init.budgetBytes ?? DEFAULT_BUDGET_BYTES
+    this.budget = this.configuredBudget
+    this.onEvict = init.onEvict
+  }
+
+  /** Opens (creating or upgrading) the database, asks for persistent storage, sizes the budget and drops expired records. */
+  static async open (init: IdbPoolStoreInit = {}): Promise<IdbPoolStore> {
+    const name = init.name ?? 'lightpool-pool'
+    let store: IdbPoolStore | undefined
+    const db = await openDB<PoolDb>(name, SCHEMA_VERSION, {
+      upgrade (db, oldVersion, _newVersion, tx) {
+        for (const m of MIGRATIONS) if (oldVersion < m.version) m.apply(db, tx)
+      },
+      blocking () {
+        // another tab opens a newer schema: step aside rather than block it forever
+        if (store !== undefined) store.superseded = true
+        db.close()
+      }
+    })
+    store = new IdbPoolStore(db, init, name)
+    await store.sizeBudget(init.persist ?? true, init.quotaFraction ?? 0.5)
+    // expired records would be dropped by the pool's restore anyway; this just saves reading them
+    await store.dropExpired(Date.now()).catch(() => {})
+    return store
+  }
+
+  private async sizeBudget (persist: boolean, fraction: number): Promise<void> {
+    const storage = (globalThis as { navigator?: Navigator }).navigator?.storage
+    if (storage === undefined) return
+    try {
+      if (persist && typeof storage.persist === 'function') this.persisted = await storage.persisted() || await storage.persist()
+      const estimate = await storage.estimate()
+      this.originQuota = estimate.quota
+      this.originUsage = estimate.usage
+      if (estimate.quota !== undefined && estimate.quota > 0) {
+        this.budget = Math.min(this.configuredBudget, Math.floor(estimate.quota * fraction))
+      }
+    } catch {
+      // a browser that refuses to say keeps the configured budget; QuotaExceededError still guards
+    }
+  }
+
+  get budgetBytes (): number { return this.budget }
+
+  async write (batch: StoreBatch): Promise<void> {
+    this.checkOpen()
+    let lastErr: unknown
+    for (let attempt = 0; attempt <= QUOTA_RETRIES; attempt++) {
+      try {
+        const evicted = await this.apply(batch)
+        this.reportEvicted(evicted, attempt === 0 ? 'budget' : 'quota')
+        return
+      } catch (err) {
+        if (!isQuotaError(err)) throw err
+        // the transaction aborted: nothing of the batch landed. Make room, lower the ceiling, retry.
+        lastErr = err
+        this.quotaErrors++
+        const usage = await this.usage()
+        const incoming = batch.put.reduce((n, r) => n + recordBytes(r), 0)
+        const target = Math.max(0, Math.min(this.budget, usage.bytes) - incoming - Math.ceil(usage.bytes * 0.1 * (attempt + 1)))
+        // what the browser holds is less than we thought: keep under it from now on
+        this.budget = target + incoming
+        const evicted = await this.evictDownTo(target)
+        this.reportEvicted(evicted, 'quota')
+        if (evicted.length === 0 && usage.count === 0) break
+      }
+    }
+    throw lastErr
+  }
+
+  /** One atomic, durable transaction: deletes, puts, usage, and eviction down to the budget. Returns the evicted hashes. */
+  private async apply (batch: StoreBatch): Promise<string[]> {
+    // encode first: a record that cannot be encoded fails the batch before any request
+    const rows = batch.put.map(rec => ({ rec, row: toRow(rec) }))
+    return await inTransaction(this.db, async (tx) => {
+      const txs = tx.objectStore('txs')
+      const bodies = tx.objectStore('bodies')
+      const usage = await readUsage(tx)
+      const hashes = [...batch.delete, ...rows.map(r => r.row.hash)]
+      const old = await Promise.all(hashes.map(async h => await txs.get(h)))
+      const previous = new Map<string, TxRow>()
+      hashes.forEach((h, i) => { const row = old[i]; if (row !== undefined) previous.set(h, row) })
+      const pending: Array<Promise<unknown>> = []
+      for (const hash of batch.delete) {
+        const row = previous.get(hash)
+        if (row === undefined) continue
+        previous.delete(hash)
+        usage.bytes -= row.bytes
+        usage.count--
+        pending.push(txs.delete(hash), bodies.delete(hash))
+      }
+      for (const { rec, row: next } of rows) {
+        const hash = next.hash
+        const row = previous.get(hash)
+        if (row !== undefined) {
+          usage.bytes -= row.bytes
+          usage.count--
+          previous.delete(hash)
+        }
+        usage.bytes += next.bytes
+        usage.count++
+        pending.push(txs.put(next))
+        if (rec.body !== undefined) pending.push(bodies.put(rec.body, hash))
+        else if (row?.hasBody === true) pending.push(bodies.delete(hash))
+      }
+      await Promise.all(pending)
+      const evicted = usage.bytes > this.budget ? await evictWorst(tx, usage, this.budget) : []
+      await tx.objectStore('meta').put(usage, USAGE_KEY)
+      return evicted
+    })
+  }
+
+  /**
+   * Evicts the worst records until the store holds at most `target` bytes.
+   * Used when the browser refuses writes: Chromium refuses *any* transaction
+   * that puts a value while the origin is over its quota, so the deletes go
+   * in a transaction of deletes only (the usage row is deleted with them),
+   * and the new usage is written after, once there is room. If that second
+   * step never happens, the missing row is recomputed from the rows.
+   */
+  private async evictDownTo (target: number): Promise<string[]> {
+    const { evicted, usage } = await inTransaction(this.db, async (tx) => {
+      const usage = await readUsage(tx)
+      const evicted = usage.bytes > target ? await evictWorst(tx, usage, target) : []
+      if (evicted.length > 0) await tx.objectStore('meta').delete(USAGE_KEY)
+      return { evicted, usage }
+    })
+    if (evicted.length > 0) await this.putUsage(usage)
+    return evicted
+  }
+
+  private async putUsage (usage: Usage): Promise<void> {
+    try {
+      await inTransaction(this.db, async (tx) => { await tx.objectStore('meta').put(usage, USAGE_KEY) })
+    } catch {
+      // still no room: the next write recomputes it
+    }
+  }
+
+  private reportEvicted (hashes: string[], reason: EvictReason): void {
+    if (hashes.length === 0) return
+    this.evictedCount += hashes.length
+    try {
+      this.onEvict?.(hashes, reason)
+    } catch (err) {
+      console.error('lightpool: onEvict listener threw', err)
+    }
+  }
+
+  async getBody (hash: string): Promise<Uint8Array | undefined> {
+    this.checkOpen()
+    return await this.db.get('bodies', hash)
+  }
+
+  /** Streams every record, one read transaction per page (bounded memory, no transaction held across yields). */
+  async * entries (): AsyncIterable<StoredTx> {
+    this.checkOpen()
+    let after: string | undefined
+    const corrupt: string[] = []
+    while (true) {
+      const tx = this.db.transaction(['txs', 'bodies'], 'readonly')
+      const range = after === undefined ? undefined : IDBKeyRange.lowerBound(after, true)
+      const rows = await tx.objectStore('txs').getAll(range, this.pageSize)
+      const bodies = await Promise.all(rows.map(async r => r.hasBody ? await tx.objectStore('bodies').get(r.hash) : undefined))
+      await tx.done
+      const page: StoredTx[] = []
+      rows.forEach((row, i) => {
+        try {
+          const meta = decodeMeta(row.meta, this.limits)
+          if (meta.hash !== row.hash) throw new Error(`record under ${row.hash} holds ${meta.hash}`)
+          const body = bodies[i]
+          page.push(body === undefined ? { meta, receivedAt: row.receivedAt } : { meta, receivedAt: row.receivedAt, body })
+        } catch {
+          corrupt.push(row.hash)
+        }
+      })
+      for (const rec of page) yield rec
+      if (rows.length < this.pageSize) break
+      after = rows[rows.length - 1]!.hash
+    }
+    // a record that cannot be read would fail every reload: drop it
+    if (corrupt.length > 0 && !this.closed) await this.write({ put: [], delete: corrupt })
+  }
+
+  /** Drops records whose expiry has passed, through the expiry index (reads only what it deletes). */
+  async dropExpired (now: number): Promise<number> {
+    const { n, usage } = await inTransaction(this.db, async (tx) => {
+      const usage = await readUsage(tx)
+      let n = 0
+      let cursor = await tx.objectStore('txs').index('expiresAt').openCursor(IDBKeyRange.upperBound(now))
+      while (cursor !== null) {
+        usage.bytes -= cursor.value.bytes
+        usage.count--
+        n++
+        await Promise.all([cursor.delete(), tx.objectStore('bodies').delete(cursor.value.hash)])
+        cursor = await cursor.continue()
+      }
+      // deletes only (see evictDownTo): it must work even on an origin over its quota
+      if (n > 0) await tx.objectStore('meta').delete(USAGE_KEY)
+      return { n, usage }
+    })
+    if (n > 0) await this.putUsage(usage)
+    return n
+  }
+
+  /** Exact bytes and records held (one read, no scan). */
+  async usage (): Promise<Usage> {
+    this.checkOpen()
+    const row = await this.db.get('meta', USAGE_KEY)
+    if (row !== undefined) return row
+    const tx = this.db.transaction(['txs', 'meta'], 'readonly')
+    const usage = await sumRows(tx.objectStore('txs'))
+    await tx.done
+    return usage
+  }
+
+  async info (): Promise<StorageInfo> {
+    const usage = await this.usage()
+    const out: StorageInfo = { ...usage, budgetBytes: this.budget, evicted: this.evictedCount, quotaErrors: this.quotaErrors }
+    const storage = (globalThis as { navigator?: Navigator }).navigator?.storage
+    try {
+      const estimate = await storage?.estimate()
+      if (estimate?.usage !== undefined) this.originUsage = estimate.usage
+      if (estimate?.quota !== undefined) this.originQuota = estimate.quota
+    } catch {}
+    if (this.originUsage !== undefined) out.originUsage = this.originUsage
+    if (this.originQuota !== undefined) out.originQuota = this.originQuota
+    if (this.persisted !== undefined) out.persisted = this.persisted
+    return out
+  }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.db.close()
+  }
+
+  private checkOpen (): void {
+    if (this.closed) throw new Error(`pool store ${this.name} is closed`)
+    if (this.superseded) throw new Error(`pool store ${this.name} was closed for a newer version opened in another tab: reload this one`)
+  }
+}
+
+/**
+ * Runs `fn` in one readwrite transaction (strict durability) and resolves
+ * with its result once the transaction has committed. If `fn` throws, the
+ * transaction is aborted: nothing it did lands.
+ */
+async function inTransaction<T> (db: IDBPDatabase<PoolDb>, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+  const tx = db.transaction(['txs', 'bodies', 'meta'], 'readwrite', { durability: 'strict' })
+  const work = fn(tx).catch((err: unknown) => {
+    try { tx.abort() } catch {}
+    throw err
+  })
+  // settle both before deciding: an aborted transaction rejects both, and the
+  // transaction's own error (QuotaExceededError at commit) says the most
+  const [result, done] = await Promise.allSettled([work, tx.done])
+  if (done.status === 'rejected' && isQuotaError(done.reason)) throw done.reason
+  if (result.status === 'rejected') throw result.reason
+  if (done.status === 'rejected') throw done.reason
+  return result.value
+}
+
+/** The usage row, or, if it is missing (first use, or a crash between an eviction's two steps), the sum over the metadata rows. */
+async function readUsage (tx: WriteTx): Promise<Usage> {
+  return (await tx.objectStore('meta').get(USAGE_KEY)) ?? await sumRows(tx.objectStore('txs'))
+}
+
+async function sumRows (txs: { openCursor: () => Promise<{ value: TxRow, continue: () => Promise<unknown> } | null> }): Promise<Usage> {
+  const usage = { bytes: 0, count: 0 }
+  let cursor = await txs.openCursor()
+  while (cursor !== null) {
+    usage.bytes += cursor.value.bytes
+    usage.count++
+    cursor = await cursor.continue() as typeof cursor
+  }
+  return usage
+}
+
+/** Deletes the worst records (rank index, ascending) until usage is at most `target`. Mutates `usage`. */
+async function evictWorst (tx: WriteTx, usage: Usage, target: number): Promise<string[]> {
+  const evicted: string[] = []
+  const bodies = tx.objectStore('bodies')
+  let cursor = await tx.objectStore('txs').index('rank').openCursor()
+  while (cursor !== null && usage.bytes > target) {
+    const row = cursor.value
+    usage.bytes -= row.bytes
+    usage.count--
+    evicted.push(row.hash)
+    await Promise.all([cursor.delete(), bodies.delete(row.hash)])
+    cursor = await cursor.continue()
+  }
+  return evicted
+}
+
+function recordBytes (rec: StoredTx): number {
+  return RECORD_OVERHEAD_BYTES + 61 + 32 * rec.meta.nullifiers.length + (rec.body?.byteLength ?? 0)
+}
+
+function toRow (rec: StoredTx): TxRow {
+  return {
+    hash: rec.meta.hash,
+    meta: encodeMeta(rec.meta),
+    receivedAt: rec.receivedAt,
+    hasBody: rec.body !== undefined,
+    bytes: recordBytes(rec),
+    rank: rankKey(rec.meta.fee, rec.meta.hash),
+    expiresAt: rec.meta.expiresAt
+  }
+}

@@ -1,0 +1,195 @@
+import { h } from './dom.ts'
+import { EventList, Histogram, PeerPanel, StatCards, StatusPill, TxTable } from './components.ts'
+import { TxDetail } from './detail.ts'
+import { formatBytes, formatCount, normalizeHashQuery, shortPeerId } from './format.ts'
+import { PoolView, type Frame } from './pool-view.ts'
+import { SubmitForm } from './submit.ts'
+import type { ObservedNode } from './types.ts'
+import css from './dashboard.css?inline'
+
+export { css as dashboardCss }
+
+export interface DashboardOptions {
+  /** The widget's small layout: no search, peers, submit or storage; fewer rows. */
+  compact?: boolean
+  /** Rows in the pending table. Default 50 (compact: 8). */
+  rows?: number
+  /** Items in the event list. Default 60 (compact: 6). */
+  events?: number
+  /** Title in the header. Default "lightpool". */
+  title?: string
+}
+
+export interface RenderStats {
+  frames: number
+  meanMs: number
+  p50Ms: number
+  p95Ms: number
+  maxMs: number
+}
+
+/**
+ * The pool dashboard: the observer page's body, and (compact) the widget's.
+ * Built once; `attach(node)` starts showing a node. Everything is redrawn in
+ * animation frames from `PoolView` frames, and each part redraws only when
+ * its data changed.
+ */
+export class Dashboard {
+  readonly el: HTMLElement
+  private readonly opts: Required<DashboardOptions>
+  private readonly status = new StatusPill()
+  private readonly stats: StatCards
+  private readonly histogram = new Histogram('Fee distribution')
+  private readonly table: TxTable
+  private readonly events: EventList
+  private readonly peers: PeerPanel | undefined
+  private readonly detail: TxDetail
+  private readonly submit: SubmitForm | undefined
+  private readonly meta: HTMLElement
+  private node: ObservedNode | undefined
+  private view: PoolView | undefined
+  private readonly cleanups: Array<() => void> = []
+  private readonly frameMs: number[] = []
+  private frames = 0
+
+  constructor (options: DashboardOptions = {}) {
+    const compact = options.compact ?? false
+    this.opts = {
+      compact,
+      rows: options.rows ?? (compact ? 8 : 50),
+      events: options.events ?? (compact ? 6 : 60),
+      title: options.title ?? 'lightpool'
+    }
+    this.stats = new StatCards(compact)
+    this.detail = new TxDetail(() => this.node)
+    this.table = new TxTable({ limit: this.opts.rows, searchable: !compact, onOpen: (hash) => { this.detail.open(hash) } })
+    this.events = new EventList(this.opts.events)
+    this.events.el.addEventListener('click', (ev) => {
+      const hash = (ev.target as Element).closest<HTMLElement>('[data-hash]')?.dataset.hash
+      if (hash !== undefined) this.detail.open(hash)
+    })
+    this.meta = h('span', { class: 'lp-meta' })
+    const header = h('header', { class: 'lp-header' },
+      h('div', { class: 'lp-brand' },
+        h('span', { class: 'lp-logo', attrs: { 'aria-hidden': 'true' } }),
+        h(compact ? 'strong' : 'h1', { class: 'lp-title', text: this.opts.title }),
+        this.meta),
+      this.status.el)
+    if (compact) {
+      this.el = h('div', { class: 'lp-dashboard lp-compact' }, header, this.stats.el, this.histogram.el, this.table.el, this.events.el, this.detail.el)
+    } else {
+      this.peers = new PeerPanel(undefined)
+      this.submit = new SubmitForm(() => this.node, () => {})
+      this.el = h('div', { class: 'lp-dashboard' },
+        header,
+        h('main', { class: 'lp-main' },
+          this.stats.el,
+          h('div', { class: 'lp-grid' },
+            h('div', { class: 'lp-col-main' }, this.histogram.el, this.table.el),
+            h('div', { class: 'lp-col-side' }, this.events.el, this.peers.el, this.submit.el))),
+        this.detail.el)
+      this.bindSearch()
+    }
+  }
+
+  /** Starts showing `node`'s pool (it is shown at once, before any network activity). */
+  attach (node: ObservedNode): void {
+    this.detachNode()
+    this.node = node
+    const view = new PoolView(node.pool, { eventLimit: this.opts.events })
+    this.view = view
+    const mode = node.mode === 'light' ? 'light node' : 'full node'
+    this.meta.textContent = `${node.network} · ${mode} · ${shortPeerId(node.peerId.toString())}`
+    this.meta.title = node.peerId.toString()
+    this.cleanups.push(view.onFrame((frame) => { this.render(frame) }))
+    if (node.connectivity !== undefined) {
+      this.cleanups.push(node.connectivity.events.on('change', () => { view.mark('peers') }))
+    }
+    if (node.storage !== undefined && !this.opts.compact) {
+      const storage = node.storage
+      const refresh = (): void => {
+        void storage.info().then((info) => {
+          this.stats.setStorage(formatBytes(info.bytes), `${formatCount(info.count)} records · budget ${formatBytes(info.budgetBytes)}${info.persisted === true ? ' · persistent' : ''}`)
+        }, () => {})
+      }
+      refresh()
+      const t = setInterval(refresh, 1500)
+      this.cleanups.push(() => { clearInterval(t) })
+    }
+    this.cleanups.push(() => { view.destroy() })
+  }
+
+  /** How long frames took to render (for the tests and the curious: `lightpoolObserver.perf()`). */
+  perf (): RenderStats {
+    const sorted = [...this.frameMs].sort((a, b) => a - b)
+    const q = (p: number): number => sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+    return {
+      frames: this.frames,
+      meanMs: sorted.length === 0 ? 0 : sorted.reduce((a, b) => a + b, 0) / sorted.length,
+      p50Ms: q(0.5),
+      p95Ms: q(0.95),
+      maxMs: sorted.at(-1) ?? 0
+    }
+  }
+
+  resetPerf (): void {
+    this.frameMs.length = 0
+    this.frames = 0
+  }
+
+  destroy (): void {
+    this.detachNode()
+    this.el.remove()
+  }
+
+  private detachNode (): void {
+    for (const c of this.cleanups.splice(0)) c()
+    this.view = undefined
+  }
+
+  private bindSearch (): void {
+    const input = this.table.search
+    if (input === undefined) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const apply = (): void => {
+      const view = this.view
+      if (view === undefined) return
+      const raw = input.value
+      const q = normalizeHashQuery(raw)
+      input.setAttribute('aria-invalid', raw.trim() !== '' && q === undefined ? 'true' : 'false')
+      this.table.setQuery(raw.trim() === '' ? undefined : (q ?? raw.trim()), view)
+      view.mark('table')
+    }
+    input.addEventListener('input', () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = setTimeout(apply, 120)
+    })
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key !== 'Enter') return
+      apply()
+      const q = normalizeHashQuery(input.value)
+      if (q?.length === 64 && this.node?.pool.has(q) === true) this.detail.open(q)
+    })
+  }
+
+  private render (frame: Frame): void {
+    const view = this.view
+    const node = this.node
+    if (view === undefined || node === undefined) return
+    const t0 = performance.now()
+    const now = Date.now()
+    const p = frame.parts
+    if (p.has('stats') || p.has('clock')) this.stats.update(view, node)
+    if (p.has('histogram')) this.histogram.update(view)
+    if (p.has('table') || p.has('clock')) this.table.update(view, now)
+    if (frame.events.length > 0) this.events.update(frame)
+    if (p.has('peers') || p.has('clock')) {
+      this.status.update(node.connectivity?.status() ?? { relays: [], connections: [], peers: 0, webrtcPeers: 0 })
+      this.peers?.update(node, now)
+    }
+    const ms = performance.now() - t0
+    this.frames++
+    this.frameMs.push(ms)
+    if (this.frameMs.length > 2000) this.frameMs.splice(0, 1000)
+  }
+}

@@ -1,0 +1,17 @@
+import type { NodeMode } from '../../src/net/service.ts'
+import type { TxPool } from '../../src/pool/pool.ts'
+import type { SubmitResult } from '../../src/validation/intake.ts'
+import type { BrowserConnectivity } from '../connectivity.ts'
+import type { IdbPoolStore } from '../store/idb-pool-store.ts'
+
+/** What the dashboard needs of a node: a `BrowserLightpool` is one. */
+export interface ObservedNode {
+  readonly pool: TxPool
+  readonly peerId: { toString: () => string }
+  readonly network: string
+  readonly mode: NodeMode
+  getTx: (hash: string) => Promise<Uint8Array | undefined>
+  submitTx: (bytes: Uint8Array) => Promise<SubmitResult>
+  readonly connectivity?: BrowserConnectivity
+  readonly storage?: IdbPoolStore | undefined
+}
