@@ -173,6 +173,8 @@ export class LightpoolService implements Startable {
     this.syncClient = new SyncClient({
       connectionManager: components.connectionManager,
       events: components.events,
+      pubsub: components.pubsub,
+      topic: this.ids.txTopic,
       protocol: this.ids.sync,
       config: this.syncConfig,
       limits: this.validator.limits,

@@ -1,4 +1,4 @@
-import type { IdentifyResult, Libp2pEvents, PeerId, TypedEventTarget } from '@libp2p/interface'
+import type { Libp2pEvents, PeerId, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { TxLimits } from '../tx/limits.ts'
 import { requestSyncPage, type SyncConfig } from './sync-protocol.ts'
@@ -6,16 +6,25 @@ import type { SyncEntry, SyncRequest } from './messages.ts'
 
 /**
  * Sync on connect, the client side: when a peer that speaks lightpool's sync
- * protocol connects (identify tells), page through its pending pool — best
+ * protocol subscribes to the tx topic, page through its pending pool — best
  * first, at most `concurrency` peers at a time, paced below the servers'
  * page quota — and hand every entry to the owner, which decides whether to
  * fetch it (full mode) or list it (light mode).
  */
 export type ListingVerdict = 'wanted' | 'skip' | 'pool-full'
 
+export interface SubscriptionChange {
+  peerId: PeerId
+  subscriptions: Array<{ topic: string, subscribe: boolean }>
+}
+
 export interface SyncClientInit {
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
+  /** gossipsub, whose 'subscription-change' starts a sync */
+  pubsub: TypedEventTarget<{ 'subscription-change': CustomEvent<SubscriptionChange> }>
+  /** the tx announcement topic */
+  topic: string
   protocol: string
   config: SyncConfig
   limits: TxLimits
@@ -42,25 +51,35 @@ export class SyncClient {
 
   start (): void {
     this.running = true
-    this.init.events.addEventListener('peer:identify', this.onIdentify)
+    this.init.pubsub.addEventListener('subscription-change', this.onSubscription)
     this.init.events.addEventListener('peer:disconnect', this.onDisconnect)
   }
 
   stop (): void {
     this.running = false
     this.queue.length = 0
-    this.init.events.removeEventListener('peer:identify', this.onIdentify)
+    this.init.pubsub.removeEventListener('subscription-change', this.onSubscription)
     this.init.events.removeEventListener('peer:disconnect', this.onDisconnect)
   }
 
-  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
-    const { peerId, protocols } = evt.detail
+  /**
+   * Sync when the peer subscribes to the tx topic, not when it connects:
+   * subscriptions cross at once on a new connection, so by the time the peer
+   * answers our first page it knows we are subscribed. A tx it admits before
+   * then is in its listing; one it admits after is announced to us. Syncing
+   * at connect instead would leave a gap in between in which a tx reaches
+   * neither way.
+   */
+  private readonly onSubscription = (evt: CustomEvent<SubscriptionChange>): void => {
+    const { peerId, subscriptions } = evt.detail
+    if (!subscriptions.some(s => s.topic === this.init.topic && s.subscribe)) return
     const key = peerId.toString()
-    if (!protocols.includes(this.init.protocol) || this.synced.has(key)) return
+    if (this.synced.has(key)) return
     this.synced.add(key)
     this.queue.push(peerId)
     this.drain()
   }
+
 
   /** A peer that reconnects is synced again: it may have txs we missed meanwhile. */
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {

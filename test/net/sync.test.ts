@@ -59,4 +59,18 @@ describe('sync on connect', () => {
     await waitFor(() => best.every(h => small.pool.get(h)?.hasBody === true), 10_000, 'the best bodies')
     expect(pages).toBeLessThanOrEqual(2)
   })
+
+  it('a tx admitted while a connection is still being set up reaches the new peer', async () => {
+    // published between connect and the exchange of subscriptions: too early for gossip,
+    // so the sync that starts once the peer has subscribed must carry it
+    for (let round = 0; round < 8; round++) {
+      const a = await startNode()
+      const b = await startNode()
+      nodes.push(a, b)
+      const tx = await makeTx()
+      await connect(b, a)
+      await a.submitTx(tx.bytes)
+      await waitFor(() => b.pool.get(tx.hash)?.hasBody === true, 5_000, `round ${round}`)
+    }
+  })
 })
