@@ -13,6 +13,8 @@ export interface RoutesInit {
   registry: Registry
   /** The built observer page; absent or missing → "/" explains how to build it. */
   webDir?: string
+  /** The built widget and browser library, served at /lib/ to any origin (CORS), so a page elsewhere can embed the dashboard. */
+  libDir?: string
   startedAt: number
 }
 
@@ -20,6 +22,9 @@ export function httpRoutes (init: RoutesInit): (req: IncomingMessage, res: Serve
   const haveWeb = init.webDir !== undefined && existsSync(init.webDir)
   // no dotfiles, no directory listings; immutable caching for Vite's hashed assets
   const serveStatic = haveWeb ? sirv(init.webDir, { etag: true, dotfiles: false, single: false, immutable: false }) : undefined
+  const serveLib = init.libDir !== undefined && existsSync(init.libDir)
+    ? sirv(init.libDir, { etag: true, dotfiles: false, setHeaders: (res) => { res.setHeader('access-control-allow-origin', '*') } })
+    : undefined
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
@@ -45,15 +50,23 @@ export function httpRoutes (init: RoutesInit): (req: IncomingMessage, res: Serve
       return true
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return false
+    if (serveLib !== undefined && url.pathname.startsWith('/lib/')) {
+      req.url = (req.url ?? '/').slice('/lib'.length)
+      return await serve(serveLib, req, res)
+    }
     if (serveStatic === undefined) {
       if (url.pathname !== '/') return false
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' })
       res.end('lightpool node is running. The observer page is not built: run `npm run build:web` (npm install does it).\nJSON-RPC: POST /rpc · metrics: /metrics · health: /health\n')
       return true
     }
-    return await new Promise<boolean>((resolve) => {
-      serveStatic(req, res, () => { resolve(false) })
-      res.once('finish', () => { resolve(true) })
-    })
+    return await serve(serveStatic, req, res)
   }
+}
+
+async function serve (handler: ReturnType<typeof sirv>, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  return await new Promise<boolean>((resolve) => {
+    handler(req, res, () => { resolve(false) })
+    res.once('finish', () => { resolve(true) })
+  })
 }

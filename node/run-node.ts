@@ -18,8 +18,9 @@ import { openDatabase } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
 
-/** The package's built observer page (npm run build:web). */
+/** The package's built observer page (npm run build:web) and widget/library (npm run build:lib). */
 export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/web')
+export const DEFAULT_LIB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/lib')
 
 export interface RunningNode {
   node: Lightpool
@@ -103,7 +104,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       logger: log,
       admin: config.rpcAdmin,
       limits: { maxBodyBytes: config.rpcMaxBodyBytes, rateLimitPerSecond: config.rpcRateLimit, maxBatchLength: config.rpcMaxBatch },
-      routes: httpRoutes({ node, registry, webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), startedAt })
+      routes: httpRoutes({ node, registry, webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)
     cleanups.push(async () => { await rpc.close() })

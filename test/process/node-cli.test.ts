@@ -102,7 +102,7 @@ describe('lightpool node (process)', () => {
     await waitFor(async () => (await peersOf(b2)).includes(c.info.peerId), 30_000, 'b to reconnect to c from its peer store')
   })
 
-  it('serves Prometheus metrics and a health check', async () => {
+  it('serves Prometheus metrics, a health check and the widget to any origin', async () => {
     const node = await start({ dataDir: dir() })
     await node.call('pool_sendTx', [hex((await makeTx()).bytes)])
     const base = node.info.rpc.replace(/\/rpc$/, '')
@@ -118,6 +118,9 @@ describe('lightpool node (process)', () => {
     expect(families.get('lightpool_admissions_total')?.metrics.find(m => m.labels?.status === 'added')?.value).toBe('1')
     expect(families.has('lightpool_relay_reservations')).toBe(true)
     expect([...families.keys()].some(k => k.startsWith('libp2p_'))).toBe(true)
+    const widget = await fetch(`${base}/lib/lightpool-widget.js`)
+    expect(widget.status).toBe(200)
+    expect(widget.headers.get('access-control-allow-origin')).toBe('*')
     const health = await (await fetch(`${base}/health`)).json() as Record<string, unknown>
     expect(health).toMatchObject({ status: 'ok', peerId: node.info.peerId, pendingTxs: 1 })
   })
