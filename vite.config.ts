@@ -58,6 +58,9 @@ export default defineConfig(({ mode }) => {
   return {
     test: {
       include: ['test/**/*.test.ts'],
+      exclude: ['test/output/**', 'node_modules/**', 'dist/**'],
+      // prints the reliability suite's figures at the end of the run
+      globalSetup: ['test/figures.setup.ts'],
       testTimeout: 30_000,
       hookTimeout: 60_000
     }

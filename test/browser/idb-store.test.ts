@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, ensureWebBuilt, HARNESS_DIR, launchChromium, startStaticServer, type StaticServer } from '../helpers/browser.ts'
+import { NO_BROWSER, ensureWebBuilt, HARNESS_DIR, launchChromium, startStaticServer, type StaticServer } from '../helpers/browser.ts'
 import type { Harness } from './harness/harness.ts'
 
 declare global {
@@ -13,7 +12,7 @@ declare global {
  * streaming, the byte budget, schema upgrade, and a real QuotaExceededError
  * (the origin's quota is shrunk through the DevTools protocol).
  */
-describe.skipIf(!existsSync(CHROMIUM))('IndexedDB pool store (Chromium)', () => {
+describe.skipIf(NO_BROWSER)('IndexedDB pool store (Chromium)', () => {
   let server: StaticServer
   let browser: Browser
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, ensureWebBuilt, launchChromium, OUTPUT_DIR, removeDir, sendTxs, startRelayNode, watchConsole, type TestNode } from '../helpers/browser.ts'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, OUTPUT_DIR, removeDir, sendTxs, startRelayNode, watchConsole, type TestNode } from '../helpers/browser.ts'
 
 /**
  * The observer page served by a real node: txs submitted over the node's
@@ -10,7 +10,7 @@ import { CHROMIUM, ensureWebBuilt, launchChromium, OUTPUT_DIR, removeDir, sendTx
  * on demand); the page stays smooth at 100 tx/s; and a screenshot for a
  * person to look at (test/output/observer.png).
  */
-describe.skipIf(!existsSync(CHROMIUM))('observer page (Chromium)', () => {
+describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
   let browser: Browser
   let node: TestNode
   let page: Page

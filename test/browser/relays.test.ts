@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, ensureWebBuilt, launchChromium, removeDir, startRelayNode, startStaticServer, watchConsole, WEB_DIR, type StaticServer, type TestNode } from '../helpers/browser.ts'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, startRelayNode, startStaticServer, watchConsole, WEB_DIR, type StaticServer, type TestNode } from '../helpers/browser.ts'
 
 /** A tab with two relays reserves on both, survives one going down, and reconnects and reserves again when it is back. */
-describe.skipIf(!existsSync(CHROMIUM))('relays (Chromium)', () => {
+describe.skipIf(NO_BROWSER)('relays (Chromium)', () => {
   let browser: Browser
   let site: StaticServer
   const nodes: TestNode[] = []

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode, startStaticServer, tempDir, watchConsole, WEB_DIR, type StaticServer, type TestNode } from '../helpers/browser.ts'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode, startStaticServer, tempDir, watchConsole, WEB_DIR, type StaticServer, type TestNode } from '../helpers/browser.ts'
 
 /**
  * A reloaded tab shows its pool from IndexedDB: against a node that lost its
@@ -10,7 +10,7 @@ import { CHROMIUM, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRela
  * relay reachable at all. The page is a static site on its own origin, as
  * one hosted anywhere, pointed at the relay by `?relay=`.
  */
-describe.skipIf(!existsSync(CHROMIUM))('reload from IndexedDB (Chromium)', () => {
+describe.skipIf(NO_BROWSER)('reload from IndexedDB (Chromium)', () => {
   let browser: Browser
   let site: StaticServer
   const nodes: TestNode[] = []

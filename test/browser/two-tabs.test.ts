@@ -1,14 +1,13 @@
-import { existsSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, ensureWebBuilt, launchChromium, removeDir, startRelayNode, waitUntil, watchConsole, type TestNode } from '../helpers/browser.ts'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, startRelayNode, waitUntil, watchConsole, type TestNode } from '../helpers/browser.ts'
 
 /**
  * Two tabs of the observer page find each other through the relay (peer
  * exchange), connect directly over WebRTC, and keep exchanging txs after the
  * relay is gone.
  */
-describe.skipIf(!existsSync(CHROMIUM))('two tabs over WebRTC (Chromium)', () => {
+describe.skipIf(NO_BROWSER)('two tabs over WebRTC (Chromium)', () => {
   let browser: Browser
   let node: TestNode
   const logs: string[] = []

@@ -1,14 +1,14 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROMIUM, ensureWebBuilt, launchChromium, LIB_DIR, OUTPUT_DIR, removeDir, sendTxs, startRelayNode, startStaticServer, watchConsole, type StaticServer, type TestNode } from '../helpers/browser.ts'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, LIB_DIR, OUTPUT_DIR, removeDir, sendTxs, startRelayNode, startStaticServer, watchConsole, type StaticServer, type TestNode } from '../helpers/browser.ts'
 
 /**
  * `<lightpool-dashboard>` from dist/lib, embedded in a bare page of another
  * origin with one script tag; and the library API from the same build.
  */
-describe.skipIf(!existsSync(CHROMIUM))('embeddable dashboard (Chromium)', () => {
+describe.skipIf(NO_BROWSER)('embeddable dashboard (Chromium)', () => {
   let browser: Browser
   let node: TestNode
   let site: StaticServer

@@ -17,6 +17,15 @@ export const HARNESS_DIR = join(ROOT, 'test/output/harness')
 export const OUTPUT_DIR = join(ROOT, 'test/output')
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
+/**
+ * Browser tests need Debian's Chromium (`apt-get install chromium`; .ci/run
+ * installs it). On a developer machine without it they are skipped with a
+ * warning; under CI a missing browser fails the run instead of passing it
+ * silently.
+ */
+export const NO_BROWSER = !existsSync(CHROMIUM) && process.env.CI !== 'true'
+if (NO_BROWSER) process.stderr.write(`\n⚠ ${CHROMIUM} not found: browser tests skipped (apt-get install -y chromium)\n`)
+
 export const CHROMIUM_FLAGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
