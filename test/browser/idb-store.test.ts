@@ -2,6 +2,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NO_BROWSER, ensureWebBuilt, HARNESS_DIR, launchChromium, startStaticServer, type StaticServer } from '../helpers/browser.ts'
 import type { Harness } from './harness/harness.ts'
+import { recordFigure } from '../helpers/figures.ts'
 
 declare global {
   interface Window { harness: Harness }
@@ -236,5 +237,58 @@ describe.skipIf(NO_BROWSER)('IndexedDB pool store (Chromium)', () => {
     expect(r.minFee).toBeGreaterThan(1)
     // it learned the real ceiling (estimate() does not show the override) and keeps under it
     expect(r.info.budgetBytes).toBeLessThan(3 * 1024 * 1024)
+  })
+
+  it('survives the tab being killed mid-write: every acknowledged record is there and the store opens cleanly', async () => {
+    const context = await browser.newContext()
+    const acked = new Set<string>()
+    const ROUNDS = 3
+    for (let round = 0; round < ROUNDS; round++) {
+      const page = await context.newPage()
+      await page.goto(`${server.url}/index.html`)
+      await page.waitForFunction(() => window.harness !== undefined)
+      // write one record per transaction, forever; each acknowledged hash is published on window
+      await page.evaluate(() => {
+        const w = window as unknown as { acked: string[] }
+        w.acked = []
+        void (async () => {
+          const { IdbPoolStore, record } = window.harness
+          const store = await IdbPoolStore.open({ name: 'crash', persist: false })
+          for (let i = 0; ; i++) {
+            const rec = record(BigInt(1 + (i % 1000)), 20_000, true)
+            await store.write({ put: [rec], delete: [] })
+            w.acked.push(rec.meta.hash)
+          }
+        })()
+      })
+      await page.waitForFunction((n) => (window as unknown as { acked: string[] }).acked.length >= n, 10 + round * 5, { timeout: 15_000 })
+      const seen = await page.evaluate(() => [...(window as unknown as { acked: string[] }).acked])
+      for (const h of seen) acked.add(h)
+      // kill the renderer process, as a crashed or force-closed tab
+      const cdp = await context.newCDPSession(page)
+      const crashed = new Promise<void>(resolve => page.once('crash', () => { resolve() }))
+      void cdp.send('Page.crash').catch(() => {}) // never answers: the page is gone
+      await crashed
+      await page.close().catch(() => {})
+    }
+    const page = await context.newPage()
+    await page.goto(`${server.url}/index.html`)
+    await page.waitForFunction(() => window.harness !== undefined)
+    const r = await page.evaluate(async () => {
+      const { IdbPoolStore, collect } = window.harness
+      const store = await IdbPoolStore.open({ name: 'crash', persist: false })
+      const all = await collect(store)
+      const usage = await store.usage()
+      const bodiesOk = (await Promise.all(all.map(async rec => (await store.getBody(rec.meta.hash))?.byteLength === 20_000))).every(Boolean)
+      await store.close()
+      return { hashes: all.map(a => a.meta.hash), usage, bodiesOk }
+    })
+    const present = new Set(r.hashes)
+    const lost = [...acked].filter(h => !present.has(h))
+    recordFigure('crash safety', 'browser tab killed mid-write (IndexedDB)', { rounds: ROUNDS, acknowledged: acked.size, stored: r.hashes.length, lost: lost.length })
+    expect(lost).toEqual([])
+    expect(r.usage.count).toBe(r.hashes.length)
+    expect(r.bodiesOk).toBe(true)
+    await context.close()
   })
 })
