@@ -115,3 +115,15 @@ export async function runCli (args: string[], env: Record<string, string> = {}):
   const code = await new Promise<number | null>(resolve => proc.once('exit', resolve))
   return { code, stdout, stderr }
 }
+
+/** Every pending tx hash (no 0x) of a node, following the RPC's page cursor to the end. */
+export async function allPendingHashes (node: NodeProcess): Promise<Set<string>> {
+  const hashes = new Set<string>()
+  let after: string | undefined
+  for (;;) {
+    const page = await node.call<{ txs: Array<{ hash: string }>, next?: string }>('pool_getPendingTxs', [after === undefined ? { limit: 500 } : { limit: 500, after }])
+    for (const t of page.txs) hashes.add(t.hash.slice(2))
+    if (page.next === undefined || page.txs.length === 0) return hashes
+    after = page.next
+  }
+}
