@@ -1,5 +1,5 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
+import { muxer } from './net/muxer.ts'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
@@ -120,7 +120,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     addresses: { listen: init.listen ?? [], ...(init.announce === undefined ? {} : { announce: init.announce }) },
     transports: init.transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [muxer()],
     connectionGater: banningGater(reputation, init.connectionGater),
     nodeInfo: { name: 'lightpool', version: LIGHTPOOL_VERSION },
     // libp2p forgets addresses after 1 h and peers after 6 h by default; a node

@@ -2,11 +2,13 @@
  * npm run bench:propagation [-- --nodes 20 --degree 6 --rate 10 --seconds 20 --size 40000 --light 2 --find-capacity]
  *
  * N nodes in one process on loopback TCP, a random graph of the given degree,
- * txs of `size` bytes published at `rate` per second from random nodes. Both
+ * txs of `size` bytes published at `rate` per second from random nodes. The
  * modes run in the same process, one after the other, on the same graph and
  * the same txs:
  *   lightpool       announce (gossipsub, ~130 B) then fetch bodies by hash
- *   gossipsub-push  every body is a gossipsub message (the baseline)
+ *   gossipsub-push  every body is a gossipsub message (the baseline), stock yamux
+ *   gossipsub-push-lazy-window  the baseline on lightpool's muxer (src/net/muxer.ts),
+ *                   to separate the muxer's share of the difference from the protocol's
  *
  * One JSON line per mode:
  *   delivered_to_all  txs that reached every node / txs published
@@ -33,7 +35,7 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '40000' },
     light: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
-    modes: { type: 'string', default: 'lightpool,gossipsub-push' },
+    modes: { type: 'string', default: 'lightpool,gossipsub-push,gossipsub-push-lazy-window' },
     'find-capacity': { type: 'boolean', default: false },
     'capacity-seconds': { type: 'string', default: '8' },
     'deadline-ms': { type: 'string', default: '2000' }

@@ -1,5 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { muxer } from '../../../src/net/muxer.ts'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -20,7 +21,13 @@ export interface BenchNode {
   stop: () => Promise<void>
 }
 
-export type Mode = 'lightpool' | 'gossipsub-push'
+/**
+ * gossipsub-push-lazy-window is the baseline on lightpool's muxer (yamux with
+ * window updates per half window): not a deployed configuration, but it shows
+ * how much of lightpool's lead is the muxer fix, which plain gossipsub could
+ * adopt too, and how much is announce-then-fetch.
+ */
+export type Mode = 'lightpool' | 'gossipsub-push' | 'gossipsub-push-lazy-window'
 
 /** Big enough that no benchmark run ever evicts: eviction is not what is measured. */
 const POOL = { maxCount: 100_000, maxBytes: 16 * 1024 * 1024 * 1024 }
@@ -59,7 +66,7 @@ async function lightpoolNode (mode: 'full' | 'light'): Promise<BenchNode & { lp:
  * validates and stores each tx exactly as lightpool does before forwarding it,
  * and shares lightpool's loopback-specific setting (IP colocation off).
  */
-async function pushNode (): Promise<BenchNode> {
+async function pushNode (lazyWindow: boolean): Promise<BenchNode> {
   const meter = new StreamMeter()
   const pool = new TxPool({ config: POOL })
   const validator = new TxValidator({ gate: pool })
@@ -67,7 +74,7 @@ async function pushNode (): Promise<BenchNode> {
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [lazyWindow ? muxer() : yamux()],
     metrics: () => meter.metrics(),
     connectionManager: CONNECTIONS,
     services: {
@@ -113,7 +120,7 @@ export interface BenchNetwork {
 
 /** N full nodes on a random graph of the given degree, plus light nodes each attached to two full nodes. */
 export async function buildNetwork (mode: Mode, nodes: number, degree: number, lightNodes: number, seed: number): Promise<BenchNetwork> {
-  const full = await Promise.all(Array.from({ length: nodes }, async () => mode === 'lightpool' ? await lightpoolNode('full') : await pushNode()))
+  const full = await Promise.all(Array.from({ length: nodes }, async () => mode === 'lightpool' ? await lightpoolNode('full') : await pushNode(mode === 'gossipsub-push-lazy-window')))
   const light = mode === 'lightpool' ? await Promise.all(Array.from({ length: lightNodes }, async () => await lightpoolNode('light'))) : []
   for (const [a, b] of randomGraph(nodes, degree, seed)) await full[a]!.libp2p.dial(full[b]!.libp2p.getMultiaddrs()[0]!)
   for (const [i, l] of light.entries()) {

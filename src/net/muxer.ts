@@ -1,0 +1,65 @@
+import { yamux, type YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
+import { StreamState, type YamuxStream } from '@chainsafe/libp2p-yamux/stream'
+import type { StreamMuxerFactory } from '@libp2p/interface'
+
+/**
+ * yamux, with window updates sent the way go-yamux and rust-yamux send them:
+ * once half of a stream's receive window has been consumed, not after every
+ * data frame.
+ *
+ * Why: js-yamux 8 answers every data frame it receives with a 12-byte window
+ * update frame. lightpool's traffic is mostly small frames (announcements,
+ * fetch requests), so that doubles the frames on the wire, and each frame
+ * costs a noise encryption, a socket write and a trip through the event loop
+ * on both ends: measured in the propagation benchmark as ~57% of all frames a
+ * full node sends. The yamux spec leaves the timing of window updates to the
+ * receiver; a sender still always has at least half a window (128 KiB by
+ * default) of credit, so no stream waits for an update it would otherwise
+ * have had.
+ *
+ * How: each stream's `sendWindowUpdate` is wrapped so it defers to yamux's own
+ * (which also opens streams with SYN/ACK and grows the window) only when the
+ * stream is opening, paused/resuming, or below half its window. It reads two
+ * of the stream's private fields; `test/net/muxer.test.ts` fails if a yamux
+ * upgrade renames them (frames would then be counted again) or if flow control
+ * stalls.
+ */
+export function muxer (init: YamuxMuxerInit = {}): () => StreamMuxerFactory {
+  const stock = yamux(init)
+  return () => {
+    const factory = stock()
+    const createStreamMuxer = factory.createStreamMuxer.bind(factory)
+    factory.createStreamMuxer = (maConn) => {
+      const m = createStreamMuxer(maConn)
+      // every stream, inbound or outbound, is made by this private method
+      const internals = m as unknown as { _newStream: (...args: unknown[]) => YamuxStream }
+      const newStream = internals._newStream.bind(m)
+      internals._newStream = (...args) => lazyWindowUpdates(newStream(...args))
+      return m
+    }
+    return factory
+  }
+}
+
+/** The receive-window bookkeeping yamux keeps private on each stream. */
+interface ReceiveWindow {
+  state: StreamState
+  recvWindow: number
+  recvWindowCapacity: number
+}
+
+function lazyWindowUpdates (stream: YamuxStream): YamuxStream {
+  const sendWindowUpdate = stream.sendWindowUpdate.bind(stream)
+  const receive = stream as unknown as ReceiveWindow
+  if (typeof receive.recvWindow !== 'number' || typeof receive.recvWindowCapacity !== 'number') {
+    // a yamux that no longer keeps these fields: leave its own behaviour alone
+    return stream
+  }
+  stream.sendWindowUpdate = () => {
+    // opening (SYN/ACK to send) and paused streams keep yamux's own handling
+    const opening = receive.state === StreamState.Init || receive.state === StreamState.SYNReceived
+    if (!opening && receive.state !== StreamState.Paused && receive.recvWindowCapacity * 2 > receive.recvWindow) return
+    sendWindowUpdate()
+  }
+  return stream
+}
