@@ -32,7 +32,8 @@ export function muxer (init: YamuxMuxerInit = {}): () => StreamMuxerFactory {
     factory.createStreamMuxer = (maConn) => {
       const m = createStreamMuxer(maConn)
       // every stream, inbound or outbound, is made by this private method
-      const internals = m as unknown as { _newStream: (...args: unknown[]) => YamuxStream }
+      const internals = m as unknown as { _newStream?: (...args: unknown[]) => YamuxStream }
+      if (typeof internals._newStream !== 'function') return m // a yamux without it: stock behaviour
       const newStream = internals._newStream.bind(m)
       internals._newStream = (...args) => lazyWindowUpdates(newStream(...args))
       return m
