@@ -1,27 +1,11 @@
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, startRelayNode, startStaticServer, watchConsole, WEB_DIR, type StaticServer, type TestNode } from '../helpers/browser.ts'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { NO_BROWSER, startRelayNode, useSiteAndChromium, watchConsole } from '../helpers/browser.ts'
 
 /** A tab with two relays reserves on both, survives one going down, and reconnects and reserves again when it is back. */
 describe.skipIf(NO_BROWSER)('relays (Chromium)', () => {
-  let browser: Browser
-  let site: StaticServer
-  const nodes: TestNode[] = []
-  const logs: string[] = []
-
-  beforeAll(async () => {
-    await ensureWebBuilt()
-    site = await startStaticServer({ mounts: { '/': WEB_DIR } })
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await site?.close()
-    for (const n of nodes) {
-      await n.stop().catch(() => {})
-      removeDir(n.dataDir)
-    }
-  })
+  const session = useSiteAndChromium()
+  const { nodes, logs } = session
 
   const relayStates = async (page: Page): Promise<Array<{ peerId: string, state: string, reserved: boolean }>> =>
     await page.evaluate(() => window.lightpoolObserver!.node!.connectivity.status().relays.map(r => ({ peerId: r.peerId, state: r.state, reserved: r.reserved })))
@@ -30,11 +14,11 @@ describe.skipIf(NO_BROWSER)('relays (Chromium)', () => {
     const r1 = await startRelayNode({ network: 'relays' })
     const r2 = await startRelayNode({ network: 'relays' })
     nodes.push(r1, r2)
-    const page = await browser.newPage()
+    const page = await session.browser.newPage()
     watchConsole(page, 'tab', logs)
     try {
       const relays = [r1.wsAddr, r2.wsAddr].map(a => `relay=${encodeURIComponent(a)}`).join('&')
-      await page.goto(`${site.url}/?${relays}&network=relays`)
+      await page.goto(`${session.site.url}/?${relays}&network=relays`)
       await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.every(r => r.state === 'connected' && r.reserved) === true, null, { timeout: 20_000 })
       expect((await relayStates(page)).length).toBe(2)
 

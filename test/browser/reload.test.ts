@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode, startStaticServer, tempDir, watchConsole, WEB_DIR, type StaticServer, type TestNode } from '../helpers/browser.ts'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { NO_BROWSER, sendTxs, startRelayNode, tempDir, useSiteAndChromium, watchConsole } from '../helpers/browser.ts'
 
 /**
  * A reloaded tab shows its pool from IndexedDB: against a node that lost its
@@ -11,24 +11,8 @@ import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRe
  * one hosted anywhere, pointed at the relay by `?relay=`.
  */
 describe.skipIf(NO_BROWSER)('reload from IndexedDB (Chromium)', () => {
-  let browser: Browser
-  let site: StaticServer
-  const nodes: TestNode[] = []
-  const logs: string[] = []
-
-  beforeAll(async () => {
-    await ensureWebBuilt()
-    site = await startStaticServer({ mounts: { '/': WEB_DIR } })
-    browser = await launchChromium()
-  })
-  afterAll(async () => {
-    await browser?.close()
-    await site?.close()
-    for (const n of nodes) {
-      await n.stop().catch(() => {})
-      removeDir(n.dataDir)
-    }
-  })
+  const session = useSiteAndChromium()
+  const { nodes, logs } = session
 
   const pendingShown = async (page: Page): Promise<string[]> =>
     await page.$$eval('.lp-txs tbody tr:not([hidden]) .lp-hash', els => els.map(e => e.textContent ?? ''))
@@ -40,8 +24,8 @@ describe.skipIf(NO_BROWSER)('reload from IndexedDB (Chromium)', () => {
   it('shows the stored pool after a reload against a node that lost its pool, then with no relay at all', async () => {
     const first = await startRelayNode({ network: 'reload' })
     nodes.push(first)
-    const url = `${site.url}/?relay=${encodeURIComponent(first.wsAddr)}&network=reload`
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const url = `${session.site.url}/?relay=${encodeURIComponent(first.wsAddr)}&network=reload`
+    const context = await session.browser.newContext({ viewport: { width: 1280, height: 900 } })
     const page = await context.newPage()
     watchConsole(page, 'tab', logs)
     try {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { createServer, type Server } from 'node:http'
 import { extname, join, resolve, sep } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
 import { startNodeProcess, tempDir, removeDir, type NodeProcess, type StartOptions } from './process.ts'
 
 /**
@@ -225,4 +226,36 @@ export async function sendTxs (rpc: string, opts: { count: number, rate?: number
     '--size', String(opts.size ?? 2000), '--fee', opts.fee ?? '10-5000', '--concurrency', '16'])
   if (r.code !== 0) throw new Error(`lightpool send failed (${r.code}): ${r.stderr}`)
   return r.stdout.split('\n').map(s => s.trim().replace(/^0x/, '')).filter(s => /^[0-9a-f]{64}$/.test(s))
+}
+
+/** What `useSiteAndChromium` sets up for a test file; read its fields inside tests, not at collection. */
+export interface SiteAndChromium {
+  browser: Browser
+  site: StaticServer
+  /** Relay nodes a test started: stopped and their data dirs removed after the file. */
+  nodes: TestNode[]
+  logs: string[]
+}
+
+/**
+ * Registers, for the enclosing describe, the life cycle shared by tests that
+ * open the observer as a static site on its own origin: the web build, the
+ * site, Chromium, and teardown of every node the tests push to `nodes`.
+ */
+export function useSiteAndChromium (): SiteAndChromium {
+  const fixture = { nodes: [], logs: [] } as unknown as SiteAndChromium
+  beforeAll(async () => {
+    await ensureWebBuilt()
+    fixture.site = await startStaticServer({ mounts: { '/': WEB_DIR } })
+    fixture.browser = await launchChromium()
+  })
+  afterAll(async () => {
+    await fixture.browser?.close()
+    await fixture.site?.close()
+    for (const n of fixture.nodes) {
+      await n.stop().catch(() => {})
+      removeDir(n.dataDir)
+    }
+  })
+  return fixture
 }
