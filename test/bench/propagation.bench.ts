@@ -9,6 +9,10 @@
  *   gossipsub-push  every body is a gossipsub message (the baseline), stock yamux
  *   gossipsub-push-lazy-window  the baseline on lightpool's muxer (src/net/muxer.ts),
  *                   to separate the muxer's share of the difference from the protocol's
+ *   ideal-tree      the floor, not a protocol: each body sent exactly once into each
+ *                   node along a precomputed tree, nothing else on the wire (see
+ *                   propagation/tree-node.ts). Its capacity bounds every protocol's
+ *                   on this machine and stack.
  *
  * One JSON line per mode:
  *   delivered_to_all  txs that reached every node / txs published
@@ -16,13 +20,16 @@
  *                     ÷ bytes of the txs it needed (not its own), mean over nodes
  *   t_all_p50/p99_ms  publish → the last node holding the full body
  *   cpu_ms_per_delivery  process CPU time (all nodes, all threads) per tx
- *                     delivered to one node: the cost that caps capacity here
+ *                     delivered to one node
+ *   loop_ms_per_delivery  the event loop's busy time per delivery: with every
+ *                     node on one JS thread, this is what caps capacity here
  * and one line for light nodes: bytes received per tx, as a fraction of the tx.
  *
  * --find-capacity raises the rate until fewer than 99% of txs reach every node
  * within 2 s, and prints the highest sustained rate per mode.
  */
 import { parseArgs } from 'node:util'
+import { performance } from 'node:perf_hooks'
 import { buildTx, Ed25519Signer, TX_FIXED_BYTES } from '../../src/index.ts'
 import { buildNetwork, type BenchNode, type Mode } from './propagation/networks.ts'
 
@@ -35,7 +42,7 @@ const { values: args } = parseArgs({
     size: { type: 'string', default: '40000' },
     light: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
-    modes: { type: 'string', default: 'lightpool,gossipsub-push,gossipsub-push-lazy-window' },
+    modes: { type: 'string', default: 'lightpool,gossipsub-push,gossipsub-push-lazy-window,ideal-tree' },
     'find-capacity': { type: 'boolean', default: false },
     'capacity-seconds': { type: 'string', default: '8' },
     'deadline-ms': { type: 'string', default: '2000' }
@@ -56,6 +63,7 @@ interface RunResult {
   tAll: number[]
   amplification: number
   cpuMsPerDelivery: number
+  loopMsPerDelivery: number
   lightBytesPerTx?: number
 }
 
@@ -99,6 +107,7 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
     })
     for (const n of [...net.full, ...net.light]) { n.meter.reset(); n.meter.counting = true }
     const cpuBefore = process.cpuUsage()
+    const loopBefore = performance.eventLoopUtilization()
 
     // publish at a steady rate from pseudo-random nodes
     const start = performance.now()
@@ -122,6 +131,7 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
     }
     for (const n of [...net.full, ...net.light]) n.meter.counting = false
     const cpu = process.cpuUsage(cpuBefore)
+    const loop = performance.eventLoopUtilization(loopBefore)
 
     const tAll: number[] = []
     let withinDeadline = 0
@@ -140,6 +150,7 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       for (const [hash, p] of published) if (p.origin !== i && (arrivals.get(hash)?.length ?? 0) > 0) needed += SIZE
       return needed === 0 ? 0 : node.meter.total() / needed
     })
+    const deliveries = Math.max(1, [...arrivals.values()].reduce((s, l) => s + l.length, 0))
     const result: RunResult = {
       published: count,
       deliveredToAll: tAll.length,
@@ -147,7 +158,9 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       tAll,
       amplification: ratios.reduce((a, b) => a + b, 0) / ratios.length,
       // CPU time of the whole process (all nodes, all threads) per tx delivered to one node
-      cpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / Math.max(1, [...arrivals.values()].reduce((s, l) => s + l.length, 0))
+      cpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / deliveries,
+      // the event loop's busy time per delivery: the one thread all nodes share
+      loopMsPerDelivery: loop.active / deliveries
     }
     if (net.light.length > 0) {
       result.lightBytesPerTx = net.light.reduce((s, n) => s + n.meter.total(), 0) / net.light.length / count
@@ -174,7 +187,8 @@ async function fixedRate (): Promise<void> {
       amplification: round(r.amplification, 3),
       t_all_p50_ms: round(percentile(r.tAll, 50), 1),
       t_all_p99_ms: round(percentile(r.tAll, 99), 1),
-      cpu_ms_per_delivery: round(r.cpuMsPerDelivery, 2)
+      cpu_ms_per_delivery: round(r.cpuMsPerDelivery, 2),
+      loop_ms_per_delivery: round(r.loopMsPerDelivery, 2)
     }))
     if (r.lightBytesPerTx !== undefined) {
       console.log(JSON.stringify({

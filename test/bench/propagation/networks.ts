@@ -9,6 +9,7 @@ import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
 import { TxPool, TxValidator, submitTx } from '../../../src/index.ts'
 import { randomGraph } from '../../helpers/topology.ts'
 import { StreamMeter } from './meter.ts'
+import { bfsChildren, treeNode } from './tree-node.ts'
 
 /** One node of a benchmark network, whichever the protocol. */
 export interface BenchNode {
@@ -22,12 +23,15 @@ export interface BenchNode {
 }
 
 /**
+ * ideal-tree is the floor (see tree-node.ts): each body sent once per node
+ * along a precomputed tree, nothing else on the wire.
+ *
  * gossipsub-push-lazy-window is the baseline on lightpool's muxer (yamux with
  * window updates per half window): not a deployed configuration, but it shows
  * how much of lightpool's lead is the muxer fix, which plain gossipsub could
  * adopt too, and how much is announce-then-fetch.
  */
-export type Mode = 'lightpool' | 'gossipsub-push' | 'gossipsub-push-lazy-window'
+export type Mode = 'lightpool' | 'gossipsub-push' | 'gossipsub-push-lazy-window' | 'ideal-tree'
 
 /** Big enough that no benchmark run ever evicts: eviction is not what is measured. */
 const POOL = { maxCount: 100_000, maxBytes: 16 * 1024 * 1024 * 1024 }
@@ -120,6 +124,7 @@ export interface BenchNetwork {
 
 /** N full nodes on a random graph of the given degree, plus light nodes each attached to two full nodes. */
 export async function buildNetwork (mode: Mode, nodes: number, degree: number, lightNodes: number, seed: number): Promise<BenchNetwork> {
+  if (mode === 'ideal-tree') return await treeNetwork(nodes, degree, seed)
   const full = await Promise.all(Array.from({ length: nodes }, async () => mode === 'lightpool' ? await lightpoolNode('full') : await pushNode(mode === 'gossipsub-push-lazy-window')))
   const light = mode === 'lightpool' ? await Promise.all(Array.from({ length: lightNodes }, async () => await lightpoolNode('light'))) : []
   for (const [a, b] of randomGraph(nodes, degree, seed)) await full[a]!.libp2p.dial(full[b]!.libp2p.getMultiaddrs()[0]!)
@@ -133,5 +138,21 @@ export async function buildNetwork (mode: Mode, nodes: number, degree: number, l
     full,
     light,
     stop: async () => { await Promise.all([...full, ...light].map(async n => { await n.stop().catch(() => {}) })) }
+  }
+}
+
+async function treeNetwork (nodes: number, degree: number, seed: number): Promise<BenchNetwork> {
+  const full = await Promise.all(Array.from({ length: nodes }, async () => {
+    const meter = new StreamMeter()
+    return { meter, ...await treeNode(meter, POOL, CONNECTIONS) }
+  }))
+  const edges = randomGraph(nodes, degree, seed)
+  for (const [a, b] of edges) await full[a]!.libp2p.dial(full[b]!.libp2p.getMultiaddrs()[0]!)
+  const children = bfsChildren(nodes, edges)
+  full.forEach((node, i) => { node.route(i, children[i]!.map(list => list.map(j => full[j]!.libp2p.peerId))) })
+  return {
+    full,
+    light: [],
+    stop: async () => { await Promise.all(full.map(async n => { await n.stop().catch(() => {}) })) }
   }
 }
