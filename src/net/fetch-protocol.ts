@@ -76,8 +76,13 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
     try {
       while (true) {
         let frame
+        // a cleared timer, not AbortSignal.timeout: that one would stay armed for
+        // the whole idle timeout (2 min) after every request a busy peer sends
+        const waitMs = first ? config.requestReadTimeoutMs : config.idleTimeoutMs
+        const deadline = new AbortController()
+        const timer = setTimeout(() => { deadline.abort(new DOMException(`no request within ${waitMs} ms`, 'TimeoutError')) }, waitMs)
         try {
-          frame = await lp.read({ signal: AbortSignal.timeout(first ? config.requestReadTimeoutMs : config.idleTimeoutMs) })
+          frame = await lp.read({ signal: deadline.signal })
         } catch (err) {
           // after a first request, a peer going quiet or closing its side is the normal end
           if (!first && (isTimeout(err) || isEnd(err))) {
@@ -85,6 +90,8 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
             return
           }
           throw err
+        } finally {
+          clearTimeout(timer)
         }
         first = false
         const request = decodeFetchRequest(frame.subarray(), config.maxHashesPerRequest)
