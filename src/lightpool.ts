@@ -1,5 +1,6 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { muxer } from './net/muxer.ts'
+import { connectionLiveness, type ConnectionLiveness, type LivenessConfig } from './net/liveness.ts'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
@@ -55,6 +56,8 @@ export interface LightpoolInit {
   /** More libp2p services (relay server or client, autonat…), by name. */
   services?: Record<string, (components: any) => unknown>
   metrics?: Libp2pOptions['metrics']
+  /** How often, and how patiently, each connection is pinged to find dead ones. */
+  liveness?: Partial<LivenessConfig>
   gossip?: Partial<Omit<LightpoolGossipInit, 'topics' | 'appSpecificScore'>>
   /** Protocol tuning: quotas, fetcher, sync, peer keeping. */
   net?: Partial<Pick<LightpoolServiceInit, 'quotas' | 'fetcher' | 'fetchServe' | 'sync' | 'peers' | 'announce' | 'runOnLimitedConnection'>>
@@ -64,6 +67,7 @@ export interface LightpoolServices {
   identify: Identify
   identifyPush: IdentifyPush
   ping: Ping
+  liveness: ConnectionLiveness
   pubsub: Gossip
   lightpool: LightpoolService
   [name: string]: unknown
@@ -126,6 +130,8 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     // libp2p forgets addresses after 1 h and peers after 6 h by default; a node
     // that was down for a weekend must still find its old peers without bootnodes
     peerStore: { maxAddressAge: PEER_ADDRESS_TTL_MS, maxPeerAge: PEER_TTL_MS },
+    // replaced by `liveness`, which pings the same way but spread over the interval
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       // tells connected peers when our addresses change: a browser's relayed
@@ -133,6 +139,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
       // to pass them on in peer exchange
       identifyPush: identifyPush(),
       ping: ping(),
+      liveness: connectionLiveness(init.liveness),
       pubsub: lightpoolGossip({
         topics: [ids.txTopic, ids.proofTopic],
         appSpecificScore: (peer) => reputation.score(peer),

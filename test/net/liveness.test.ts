@@ -1,0 +1,64 @@
+import type { Stream } from '@libp2p/interface'
+import { byteStream } from '@libp2p/utils'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Lightpool } from '../../src/lightpool.ts'
+import { PING_PROTOCOL } from '../../src/net/liveness.ts'
+import { connect, startNode, stopAll, waitFor } from '../helpers/network.ts'
+
+let nodes: Lightpool[] = []
+afterEach(async () => { await stopAll(nodes); nodes = [] })
+
+/** Peers that never ping on their own within a test. */
+const quiet = { liveness: { intervalMs: 600_000 } }
+
+/** Replaces a node's ping handler; `answer` false makes it read the ping and never reply. */
+async function pingHandler (node: Lightpool, onPing: () => void, answer = true): Promise<void> {
+  await node.libp2p.unhandle(PING_PROTOCOL)
+  await node.libp2p.handle(PING_PROTOCOL, async (stream: Stream) => {
+    onPing()
+    const bytes = byteStream(stream)
+    const challenge = await bytes.read({ bytes: 32 })
+    if (!answer) return
+    await bytes.write(challenge)
+    await stream.close()
+  }, { runOnLimitedConnection: true })
+}
+
+describe('connection liveness', () => {
+  it('pings every connection once per interval, spread over it instead of all in one tick', async () => {
+    const hub = await startNode({ liveness: { intervalMs: 1_000, slots: 5 } })
+    const peers = await Promise.all(Array.from({ length: 5 }, async () => await startNode(quiet)))
+    nodes = [hub, ...peers]
+    const firstPing: number[] = []
+    for (const [i, p] of peers.entries()) await pingHandler(p, () => { firstPing[i] ??= Date.now() })
+    for (const p of peers) await connect(p, hub)
+
+    await waitFor(() => peers.every((_, i) => firstPing[i] !== undefined), 3_000, 'a ping to every peer')
+    // five connections in five slots of 200 ms: libp2p's own monitor pings them all within a few ms
+    const spread = Math.max(...firstPing) - Math.min(...firstPing)
+    expect(spread).toBeGreaterThanOrEqual(500)
+    expect(spread).toBeLessThan(1_000)
+    for (const c of hub.libp2p.getConnections()) expect(c.rtt).toBeTypeOf('number')
+  })
+
+  it('closes a connection whose peer stops answering pings, and keeps one to a peer without ping', async () => {
+    const hub = await startNode({ liveness: { intervalMs: 300, slots: 1, timeoutMs: 300 } })
+    const mute = await startNode(quiet)
+    const noPing = await startNode(quiet)
+    nodes = [hub, mute, noPing]
+    let pinged = 0
+    await pingHandler(mute, () => { pinged++ }, false)
+    await noPing.libp2p.unhandle(PING_PROTOCOL)
+    await connect(mute, hub)
+    await connect(noPing, hub)
+
+    await waitFor(() => hub.libp2p.getConnections(mute.peerId).length === 0, 3_000, 'the dead connection to be closed')
+    expect(pinged).toBeGreaterThan(0)
+    // it answered the negotiation with "not supported": alive, as libp2p's monitor counts it
+    expect(hub.libp2p.getConnections(noPing.peerId).length).toBeGreaterThan(0)
+  })
+
+  it('refuses a nonsensical configuration', async () => {
+    await expect(startNode({ liveness: { slots: 0 } })).rejects.toThrow(/liveness.slots/)
+  })
+})
