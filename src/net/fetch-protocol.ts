@@ -7,6 +7,7 @@ import {
   FETCH_MISSING, FETCH_SKIPPED, FETCH_FOUND, type FetchItem, type ObjectKind
 } from './messages.ts'
 import { isTimeout } from './errors.ts'
+import { deadline } from '../util/deadline.ts'
 import type { FetchResult } from './fetcher.ts'
 
 /**
@@ -76,13 +77,9 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
     try {
       while (true) {
         let frame
-        // a cleared timer, not AbortSignal.timeout: that one would stay armed for
-        // the whole idle timeout (2 min) after every request a busy peer sends
-        const waitMs = first ? config.requestReadTimeoutMs : config.idleTimeoutMs
-        const deadline = new AbortController()
-        const timer = setTimeout(() => { deadline.abort(new DOMException(`no request within ${waitMs} ms`, 'TimeoutError')) }, waitMs)
+        const limit = deadline(first ? config.requestReadTimeoutMs : config.idleTimeoutMs, 'no request')
         try {
-          frame = await lp.read({ signal: deadline.signal })
+          frame = await lp.read({ signal: limit.signal })
         } catch (err) {
           // after a first request, a peer going quiet or closing its side is the normal end
           if (!first && (isTimeout(err) || isEnd(err))) {
@@ -91,7 +88,7 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
           }
           throw err
         } finally {
-          clearTimeout(timer)
+          limit.clear()
         }
         first = false
         const request = decodeFetchRequest(frame.subarray(), config.maxHashesPerRequest)

@@ -1,3 +1,5 @@
+import { deadline, type Deadline } from '../util/deadline.ts'
+
 /**
  * FetchScheduler: downloads each announced body once, from a peer that has it.
  *
@@ -118,8 +120,8 @@ export class FetchScheduler {
   private readonly entries = new Map<string, Entry>()
   private readonly peers = new Map<string, PeerState>()
   private readonly stopController = new AbortController()
-  /** controllers of the requests in flight, aborted by `stop` */
-  private readonly inFlight = new Set<AbortController>()
+  /** deadlines of the requests in flight, aborted by `stop` */
+  private readonly inFlight = new Set<Deadline>()
   private readonly counters = { requests: 0, bodies: 0, retries: 0, givenUp: 0, dropped: 0 }
 
   constructor (init: FetcherInit) {
@@ -204,7 +206,7 @@ export class FetchScheduler {
 
   stop (): void {
     this.stopController.abort()
-    for (const c of this.inFlight) c.abort(new DOMException('fetcher stopped', 'AbortError'))
+    for (const d of this.inFlight) d.abort(new DOMException('fetcher stopped', 'AbortError'))
     this.inFlight.clear()
     for (const entry of [...this.entries.values()]) this.finish(entry, false)
     this.peers.clear()
@@ -300,17 +302,13 @@ export class FetchScheduler {
     state.busy = true
     this.counters.requests++
     const timeoutMs = this.config.requestTimeoutMs + Math.ceil(bytes / this.config.minBytesPerSecond * 1000)
-    // One controller and one cleared timer per request: AbortSignal.any over
-    // AbortSignal.timeout costs ~20× as much and keeps its timer alive after
-    // the answer, which at hundreds of requests a second is measurable.
-    const controller = new AbortController()
-    const timer = setTimeout(() => { controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')) }, timeoutMs)
-    this.inFlight.add(controller)
+    const limit = deadline(timeoutMs, 'no answer')
+    this.inFlight.add(limit)
     let results: FetchResult[] | undefined
     let failure = ''
     let cause: unknown
     try {
-      results = await this.init.request(peer, batch.map(e => e.hash), controller.signal)
+      results = await this.init.request(peer, batch.map(e => e.hash), limit.signal)
       if (results.length !== batch.length) {
         failure = `answered ${results.length} of ${batch.length} hashes`
         results = undefined
@@ -319,8 +317,8 @@ export class FetchScheduler {
       cause = err
       failure = (err as Error).message ?? String(err)
     } finally {
-      clearTimeout(timer)
-      this.inFlight.delete(controller)
+      limit.clear()
+      this.inFlight.delete(limit)
     }
     state.busy = false
     if (this.stopController.signal.aborted) return

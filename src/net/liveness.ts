@@ -2,6 +2,7 @@ import type { ComponentLogger, Connection, Logger, Startable } from '@libp2p/int
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { byteStream } from '@libp2p/utils'
 import { equals } from 'uint8arrays/equals'
+import { deadline } from '../util/deadline.ts'
 
 /**
  * Checks that each connection is alive by pinging it once per interval, with
@@ -90,12 +91,11 @@ export class ConnectionLiveness implements Startable {
   }
 
   private async ping (conn: Connection): Promise<void> {
-    const timeout = new AbortController()
-    const timer = setTimeout(() => { timeout.abort(new DOMException(`no ping answer within ${this.config.timeoutMs} ms`, 'TimeoutError')) }, this.config.timeoutMs)
+    const limit = deadline(this.config.timeoutMs, 'no ping answer')
     const stopped = this.controller.signal
-    const onStop = (): void => { timeout.abort(stopped.reason) }
+    const onStop = (): void => { limit.abort(stopped.reason) }
     stopped.addEventListener('abort', onStop, { once: true })
-    const signal = timeout.signal
+    const signal = limit.signal
     let start = Date.now()
     let stream
     try {
@@ -118,7 +118,7 @@ export class ConnectionLiveness implements Startable {
       this.log('connection to %p failed its ping, closing it - %e', conn.remotePeer, err)
       conn.abort(err as Error)
     } finally {
-      clearTimeout(timer)
+      limit.clear()
       stopped.removeEventListener('abort', onStop)
     }
   }
