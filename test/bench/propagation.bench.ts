@@ -1,5 +1,6 @@
 /**
  * npm run bench:propagation [-- --nodes 20 --degree 6 --rate 10 --seconds 20 --size 40000 --light 2 --find-capacity]
+ *                             [-- --latency-ms 25 --mbit 10]
  *
  * N nodes in one process on loopback TCP, a random graph of the given degree,
  * txs of `size` bytes published at `rate` per second from random nodes. The
@@ -27,11 +28,22 @@
  *
  * --find-capacity raises the rate until fewer than 99% of txs reach every node
  * within 2 s, and prints the highest sustained rate per mode.
+ *
+ * --latency-ms / --mbit put the nodes on an emulated wide-area network
+ * (propagation/link-emulator.ts): every path adds that one-way delay and every
+ * node's uplink and downlink carry that many Mbit/s. Bare loopback measures
+ * CPU (20 nodes share one thread); this measures what a deployment is limited
+ * by, bandwidth, and lets latency do to IDONTWANT what it does on the
+ * internet. The lines then also carry
+ *   wire_amplification   every byte the full nodes received on the wire (all
+ *                        protocols, noise and yamux included) ÷ tx bytes needed
+ *   busiest_uplink_mbit  the busiest node's average upload over the run
  */
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { buildTx, Ed25519Signer, TX_FIXED_BYTES } from '../../src/index.ts'
 import { buildNetwork, type BenchNode, type Mode } from './propagation/networks.ts'
+import type { LinkProfile } from './propagation/link-emulator.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -45,7 +57,9 @@ const { values: args } = parseArgs({
     modes: { type: 'string', default: 'lightpool,gossipsub-push,gossipsub-push-lazy-window,ideal-tree' },
     'find-capacity': { type: 'boolean', default: false },
     'capacity-seconds': { type: 'string', default: '8' },
-    'deadline-ms': { type: 'string', default: '2000' }
+    'deadline-ms': { type: 'string', default: '2000' },
+    'latency-ms': { type: 'string', default: '0' },
+    mbit: { type: 'string', default: '0' }
   }
 })
 const NODES = Number(args.nodes)
@@ -55,6 +69,11 @@ const LIGHT = Number(args.light)
 const SEED = Number(args.seed)
 const MODES = args.modes.split(',') as Mode[]
 const DEADLINE_MS = Number(args['deadline-ms'])
+const LATENCY_MS = Number(args['latency-ms'])
+const MBIT = Number(args.mbit)
+/** Without either option the nodes talk over bare loopback; with one, over an emulated wide-area network. */
+const PROFILE: LinkProfile | undefined = LATENCY_MS > 0 || MBIT > 0 ? { latencyMs: LATENCY_MS, mbit: MBIT } : undefined
+const NETWORK = PROFILE === undefined ? {} : { latency_ms: LATENCY_MS, mbit: MBIT }
 
 interface RunResult {
   published: number
@@ -65,6 +84,10 @@ interface RunResult {
   cpuMsPerDelivery: number
   loopMsPerDelivery: number
   lightBytesPerTx?: number
+  /** with an emulated network: every byte the full nodes received on the wire (all protocols, encryption and muxing included) ÷ bytes of the txs they needed */
+  wireAmplification?: number
+  /** with an emulated network: the average speed of the busiest node's uplink over the run, Mbit/s */
+  busiestUplinkMbit?: number
 }
 
 let seq = 0
@@ -90,7 +113,7 @@ function percentile (sorted: number[], p: number): number {
 }
 
 async function run (mode: Mode, rate: number, seconds: number): Promise<RunResult> {
-  const net = await buildNetwork(mode, NODES, DEGREE, mode === 'lightpool' ? LIGHT : 0, SEED)
+  const net = await buildNetwork(mode, NODES, DEGREE, mode === 'lightpool' ? LIGHT : 0, SEED, PROFILE)
   try {
     const count = Math.round(rate * seconds)
     const txs = await makeTxs(count)
@@ -106,6 +129,7 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       })
     })
     for (const n of [...net.full, ...net.light]) { n.meter.reset(); n.meter.counting = true }
+    await net.emulator?.traffic() // reset: count only the run
     const cpuBefore = process.cpuUsage()
     const loopBefore = performance.eventLoopUtilization()
 
@@ -117,8 +141,10 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       const due = start + i * 1000 / rate
       const wait = due - performance.now()
       if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
-      rng = (rng * 1103515245 + 12345) & 0x7fffffff
-      const origin = rng % NODES
+      rng = (Math.imul(rng, 1103515245) + 12345) & 0x7fffffff
+      // the high bits: this generator's low bits cycle with a short period
+      // (`rng % 20` picked only nodes 0, 4, 8, 12 and 16)
+      const origin = Math.floor(rng / 0x80000000 * NODES)
       const tx = txs[i]!
       published.set(tx.hash, { at: performance.now(), origin })
       pending.push(net.full[origin]!.publish(tx.bytes).catch((err) => { console.error('publish failed', err) }))
@@ -130,8 +156,12 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       await new Promise(resolve => setTimeout(resolve, 50))
     }
     for (const n of [...net.full, ...net.light]) n.meter.counting = false
+    const elapsedSeconds = (performance.now() - start) / 1000
     const cpu = process.cpuUsage(cpuBefore)
     const loop = performance.eventLoopUtilization(loopBefore)
+    const wire = await net.emulator?.traffic()
+    const unshaped = net.unshaped()
+    if (unshaped > 0) throw new Error(`${mode}: ${unshaped} connections bypassed the emulated network; the figures would be meaningless`)
 
     const tAll: number[] = []
     let withinDeadline = 0
@@ -145,11 +175,12 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
     tAll.sort((a, b) => a - b)
 
     // amplification: what each node received ÷ what it needed (every tx it did not publish)
-    const ratios = net.full.map((node: BenchNode, i) => {
+    const neededBy = net.full.map((_node: BenchNode, i) => {
       let needed = 0
       for (const [hash, p] of published) if (p.origin !== i && (arrivals.get(hash)?.length ?? 0) > 0) needed += SIZE
-      return needed === 0 ? 0 : node.meter.total() / needed
+      return needed
     })
+    const ratios = net.full.map((node, i) => neededBy[i] === 0 ? 0 : node.meter.total() / neededBy[i]!)
     const deliveries = Math.max(1, [...arrivals.values()].reduce((s, l) => s + l.length, 0))
     const result: RunResult = {
       published: count,
@@ -161,6 +192,11 @@ async function run (mode: Mode, rate: number, seconds: number): Promise<RunResul
       cpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / deliveries,
       // the event loop's busy time per delivery: the one thread all nodes share
       loopMsPerDelivery: loop.active / deliveries
+    }
+    if (wire !== undefined) {
+      const needed = neededBy.reduce((a, b) => a + b, 0)
+      result.wireAmplification = needed === 0 ? 0 : net.full.reduce((sum, _n, i) => sum + (wire.received[i] ?? 0), 0) / needed
+      result.busiestUplinkMbit = Math.max(0, ...wire.sent.map(b => b ?? 0)) * 8 / elapsedSeconds / 1e6
     }
     if (net.light.length > 0) {
       result.lightBytesPerTx = net.light.reduce((s, n) => s + n.meter.total(), 0) / net.light.length / count
@@ -183,12 +219,14 @@ async function fixedRate (): Promise<void> {
       nodes: NODES,
       rate,
       size: SIZE,
+      ...NETWORK,
       delivered_to_all: `${r.deliveredToAll}/${r.published}`,
       amplification: round(r.amplification, 3),
       t_all_p50_ms: round(percentile(r.tAll, 50), 1),
       t_all_p99_ms: round(percentile(r.tAll, 99), 1),
       cpu_ms_per_delivery: round(r.cpuMsPerDelivery, 2),
-      loop_ms_per_delivery: round(r.loopMsPerDelivery, 2)
+      loop_ms_per_delivery: round(r.loopMsPerDelivery, 2),
+      ...(r.wireAmplification === undefined ? {} : { wire_amplification: round(r.wireAmplification, 3), busiest_uplink_mbit: round(r.busiestUplinkMbit ?? 0, 1) })
     }))
     if (r.lightBytesPerTx !== undefined) {
       console.log(JSON.stringify({
@@ -226,7 +264,7 @@ async function findCapacity (): Promise<void> {
       if (await passes(mid)) best = mid
       else failed = mid
     }
-    console.log(JSON.stringify({ bench: 'propagation-capacity', mode, nodes: NODES, size: SIZE, deadline_ms: DEADLINE_MS, max_rate: best, tried }))
+    console.log(JSON.stringify({ bench: 'propagation-capacity', mode, nodes: NODES, size: SIZE, ...NETWORK, deadline_ms: DEADLINE_MS, max_rate: best, tried }))
   }
 }
 

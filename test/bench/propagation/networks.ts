@@ -4,12 +4,14 @@ import { muxer } from '../../../src/net/muxer.ts'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p } from 'libp2p'
+import type { PeerId } from '@libp2p/interface'
 import { gossipsub, type Gossip } from '../../../src/net/gossip.ts'
 import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
 import { TxPool, TxValidator, submitTx } from '../../../src/index.ts'
 import { randomGraph } from '../../helpers/topology.ts'
 import { StreamMeter } from './meter.ts'
 import { bfsChildren, treeNode } from './tree-node.ts'
+import { LinkEmulator, type LinkProfile } from './link-emulator.ts'
 
 /** One node of a benchmark network, whichever the protocol. */
 export interface BenchNode {
@@ -119,40 +121,60 @@ async function pushNode (lazyWindow: boolean): Promise<BenchNode> {
 export interface BenchNetwork {
   full: BenchNode[]
   light: BenchNode[]
+  /** the emulated wide-area network the nodes are connected over, if any */
+  emulator?: LinkEmulator
+  /** Outbound connections that do not go through the emulator (must be none: they would not be shaped). */
+  unshaped: () => number
   stop: () => Promise<void>
 }
 
-/** N full nodes on a random graph of the given degree, plus light nodes each attached to two full nodes. */
-export async function buildNetwork (mode: Mode, nodes: number, degree: number, lightNodes: number, seed: number): Promise<BenchNetwork> {
-  if (mode === 'ideal-tree') return await treeNetwork(nodes, degree, seed)
-  const full = await Promise.all(Array.from({ length: nodes }, async () => mode === 'lightpool' ? await lightpoolNode('full') : await pushNode(mode === 'gossipsub-push-lazy-window')))
-  const light = mode === 'lightpool' ? await Promise.all(Array.from({ length: lightNodes }, async () => await lightpoolNode('light'))) : []
-  for (const [a, b] of randomGraph(nodes, degree, seed)) await full[a]!.libp2p.dial(full[b]!.libp2p.getMultiaddrs()[0]!)
-  for (const [i, l] of light.entries()) {
-    await l.libp2p.dial(full[i % nodes]!.libp2p.getMultiaddrs()[0]!)
-    await l.libp2p.dial(full[(i + 1) % nodes]!.libp2p.getMultiaddrs()[0]!)
+/**
+ * N full nodes on a random graph of the given degree, plus light nodes each
+ * attached to two full nodes; with a link profile, every connection goes
+ * through an emulated wide-area network (link-emulator.ts).
+ */
+export async function buildNetwork (mode: Mode, nodes: number, degree: number, lightNodes: number, seed: number, profile?: LinkProfile): Promise<BenchNetwork> {
+  const emulator = profile === undefined ? undefined : await LinkEmulator.start(profile)
+  const edges = randomGraph(nodes, degree, seed)
+  let full: Array<BenchNode & { route?: (self: number, children: PeerId[][]) => void }>
+  let light: BenchNode[] = []
+  if (mode === 'ideal-tree') {
+    full = await Promise.all(Array.from({ length: nodes }, async () => {
+      const meter = new StreamMeter()
+      return { meter, ...await treeNode(meter, POOL, CONNECTIONS) }
+    }))
+  } else {
+    full = await Promise.all(Array.from({ length: nodes }, async () => mode === 'lightpool' ? await lightpoolNode('full') : await pushNode(mode === 'gossipsub-push-lazy-window')))
+    if (mode === 'lightpool') light = await Promise.all(Array.from({ length: lightNodes }, async () => await lightpoolNode('light')))
   }
-  // let subscriptions and meshes settle (a few gossipsub heartbeats)
-  await new Promise(resolve => setTimeout(resolve, 3_000))
+  const all = [...full, ...light]
+  /** node `from` dials node `to` (indices into full, then light), through the emulator when there is one */
+  const connect = async (from: number, to: number): Promise<void> => {
+    const target = all[to]!.libp2p.getMultiaddrs()[0]!
+    await all[from]!.libp2p.dial(emulator === undefined ? target : await emulator.route(from, to, target))
+  }
+  for (const [a, b] of edges) await connect(a, b)
+  for (let i = 0; i < light.length; i++) {
+    await connect(nodes + i, i % nodes)
+    await connect(nodes + i, (i + 1) % nodes)
+  }
+  if (mode === 'ideal-tree') {
+    const children = bfsChildren(nodes, edges)
+    full.forEach((node, i) => { node.route?.(i, children[i]!.map(list => list.map(j => full[j]!.libp2p.peerId))) })
+  } else {
+    // let subscriptions and meshes settle (a few gossipsub heartbeats)
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+  }
   return {
     full,
     light,
-    stop: async () => { await Promise.all([...full, ...light].map(async n => { await n.stop().catch(() => {}) })) }
-  }
-}
-
-async function treeNetwork (nodes: number, degree: number, seed: number): Promise<BenchNetwork> {
-  const full = await Promise.all(Array.from({ length: nodes }, async () => {
-    const meter = new StreamMeter()
-    return { meter, ...await treeNode(meter, POOL, CONNECTIONS) }
-  }))
-  const edges = randomGraph(nodes, degree, seed)
-  for (const [a, b] of edges) await full[a]!.libp2p.dial(full[b]!.libp2p.getMultiaddrs()[0]!)
-  const children = bfsChildren(nodes, edges)
-  full.forEach((node, i) => { node.route(i, children[i]!.map(list => list.map(j => full[j]!.libp2p.peerId))) })
-  return {
-    full,
-    light: [],
-    stop: async () => { await Promise.all(full.map(async n => { await n.stop().catch(() => {}) })) }
+    emulator,
+    unshaped: () => emulator === undefined
+      ? 0
+      : all.reduce((n, node) => n + node.libp2p.getConnections().filter(c => c.direction === 'outbound' && !emulator.carries(c.remoteAddr)).length, 0),
+    stop: async () => {
+      await Promise.all(all.map(async n => { await n.stop().catch(() => {}) }))
+      await emulator?.stop()
+    }
   }
 }

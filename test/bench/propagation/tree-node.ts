@@ -44,6 +44,7 @@ export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>, c
     services: { identify: identify() }
   })
   let self = -1
+  let stopping = false
   let children: PeerId[][] = []
   const arrivals: Array<(hash: string) => void> = []
   const links = new Map<string, Promise<LengthPrefixedStream<Stream>>>()
@@ -80,7 +81,8 @@ export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>, c
       while (true) {
         const frame = (await lp.read()).subarray()
         // like gossipsub's async validation: the next frame is read while this one validates
-        void receive(frame).catch((err) => { console.error('tree: receive failed', err) })
+        // a send cut short by the network stopping is not a failure worth reporting
+        void receive(frame).catch((err) => { if (!stopping) console.error('tree: receive failed', err) })
       }
     } catch {
       // the stream ended: the network is stopping
@@ -96,7 +98,7 @@ export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>, c
       await forward(self, bytes)
     },
     onArrival: (fn) => { arrivals.push(fn) },
-    stop: async () => { await libp2p.stop(); await txs.stop() }
+    stop: async () => { stopping = true; await libp2p.stop(); await txs.stop() }
   }
 }
 
