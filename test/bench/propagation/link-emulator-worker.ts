@@ -161,27 +161,34 @@ function takeSegment (l: Link, queueOf: (f: Flow) => Uint8Array[]): { flow: Flow
 
 const transmitMs = (bytes: number): number => config.bytesPerSec === 0 ? 0 : bytes * 1000 / config.bytesPerSec
 
-function startUplink (node: number): void {
-  const l = link(uplinks, node)
-  if (l.busy) return
-  const next = takeSegment(l, f => f.up)
-  if (next === undefined) return
+/**
+ * If the link is idle and has something queued, starts sending its next
+ * segment: returns it with the time its last byte leaves.
+ */
+function transmitNext (l: Link, queueOf: (f: Flow) => Uint8Array[]): { flow: Flow, segment: Uint8Array, doneAt: number } | undefined {
+  if (l.busy) return undefined
+  const next = takeSegment(l, queueOf)
+  if (next === undefined) return undefined
   // events run up to half a millisecond early: start from the previous end, not from now
   l.busy = true
   l.busyUntil = Math.max(performance.now(), l.busyUntil) + transmitMs(next.segment.byteLength)
-  push({ at: l.busyUntil + config.latencyMs, kind: 'arrive', flow: next.flow, segment: next.segment })
-  push({ at: l.busyUntil, kind: 'up-done', node })
+  return { ...next, doneAt: l.busyUntil }
+}
+
+function startUplink (node: number): void {
+  const sent = transmitNext(link(uplinks, node), f => f.up)
+  if (sent === undefined) return
+  push({ at: sent.doneAt + config.latencyMs, kind: 'arrive', flow: sent.flow, segment: sent.segment })
+  push({ at: sent.doneAt, kind: 'up-done', node })
 }
 
 function startDownlink (node: number): void {
   const l = link(downlinks, node)
-  if (l.busy) return
-  const next = takeSegment(l, f => f.down)
-  if (next === undefined) return
-  l.busy = true
-  l.busyUntil = Math.max(performance.now(), l.busyUntil) + transmitMs(next.segment.byteLength)
-  l.carrying = next
-  push({ at: l.busyUntil, kind: 'down-done', node })
+  const sent = transmitNext(l, f => f.down)
+  if (sent === undefined) return
+  // the receiver reads the segment once its downlink has carried all of it
+  l.carrying = sent
+  push({ at: sent.doneAt, kind: 'down-done', node })
 }
 
 function deliver (flow: Flow, segment: Uint8Array): void {
