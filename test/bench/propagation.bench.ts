@@ -71,6 +71,7 @@ const MODES = args.modes.split(',') as Mode[]
 const DEADLINE_MS = Number(args['deadline-ms'])
 const LATENCY_MS = Number(args['latency-ms'])
 const MBIT = Number(args.mbit)
+if (!(LATENCY_MS >= 0) || !(MBIT >= 0)) throw new Error(`--latency-ms and --mbit take numbers ≥ 0 (got ${args['latency-ms']}, ${args.mbit})`)
 /** Without either option the nodes talk over bare loopback; with one, over an emulated wide-area network. */
 const PROFILE: LinkProfile | undefined = LATENCY_MS > 0 || MBIT > 0 ? { latencyMs: LATENCY_MS, mbit: MBIT } : undefined
 const NETWORK = PROFILE === undefined ? {} : { latency_ms: LATENCY_MS, mbit: MBIT }
