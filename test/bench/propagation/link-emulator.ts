@@ -32,7 +32,7 @@ function tcpEndpoint (addr: Multiaddr): { host: string, port: number } {
 
 export class LinkEmulator {
   private nextId = 0
-  private readonly waiting = new Map<number, (reply: EmulatorReply) => void>()
+  private readonly waiting = new Map<number, { resolve: (reply: EmulatorReply) => void, reject: (err: Error) => void }>()
   /** the proxies' ports */
   private readonly proxies = new Set<number>()
 
@@ -42,10 +42,13 @@ export class LinkEmulator {
     this.worker = worker
     worker.on('message', (reply: EmulatorReply) => {
       if (!('id' in reply)) return
-      const resolve = this.waiting.get(reply.id)
+      const waiter = this.waiting.get(reply.id)
       this.waiting.delete(reply.id)
-      resolve?.(reply)
+      waiter?.resolve(reply)
     })
+    // a worker that dies fails what waits on it, instead of hanging the bench
+    worker.on('error', (err) => { this.failAll(err) })
+    worker.on('exit', (code) => { this.failAll(new Error(`link emulator worker exited (${code})`)) })
   }
 
   static async start (profile: LinkProfile): Promise<LinkEmulator> {
@@ -65,10 +68,15 @@ export class LinkEmulator {
     return new LinkEmulator(worker)
   }
 
+  private failAll (err: Error): void {
+    for (const waiter of this.waiting.values()) waiter.reject(err)
+    this.waiting.clear()
+  }
+
   private async ask (request: (id: number) => EmulatorRequest): Promise<EmulatorReply> {
     const id = this.nextId++
-    return await new Promise(resolve => {
-      this.waiting.set(id, resolve)
+    return await new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject })
       this.worker.postMessage(request(id))
     })
   }
