@@ -30,7 +30,7 @@
  * within 2 s, and prints the highest sustained rate per mode.
  *
  * --latency-ms / --mbit put the nodes on an emulated wide-area network
- * (propagation/link-emulator.ts): every path adds that one-way delay and every
+ * (test/helpers/link-emulator.ts): every path adds that one-way delay and every
  * node's uplink and downlink carry that many Mbit/s. Bare loopback measures
  * CPU (20 nodes share one thread); this measures what a deployment is limited
  * by, bandwidth, and lets latency do to IDONTWANT what it does on the
@@ -43,7 +43,7 @@ import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
 import { buildTx, Ed25519Signer, TX_FIXED_BYTES } from '../../src/index.ts'
 import { buildNetwork, type BenchNode, type Mode } from './propagation/networks.ts'
-import type { LinkProfile } from './propagation/link-emulator.ts'
+import type { LinkProfile } from '../helpers/link-emulator.ts'
 
 const { values: args } = parseArgs({
   options: {

@@ -11,7 +11,7 @@ import { TxPool, TxValidator, submitTx } from '../../../src/index.ts'
 import { randomGraph } from '../../helpers/topology.ts'
 import { StreamMeter } from './meter.ts'
 import { bfsChildren, treeNode } from './tree-node.ts'
-import { LinkEmulator, type LinkProfile } from './link-emulator.ts'
+import { LinkEmulator, type LinkProfile } from '../../helpers/link-emulator.ts'
 
 /** One node of a benchmark network, whichever the protocol. */
 export interface BenchNode {
@@ -131,7 +131,7 @@ export interface BenchNetwork {
 /**
  * N full nodes on a random graph of the given degree, plus light nodes each
  * attached to two full nodes; with a link profile, every connection goes
- * through an emulated wide-area network (link-emulator.ts).
+ * through an emulated wide-area network (test/helpers/link-emulator.ts).
  */
 export async function buildNetwork (mode: Mode, nodes: number, degree: number, lightNodes: number, seed: number, profile?: LinkProfile): Promise<BenchNetwork> {
   const emulator = profile === undefined ? undefined : await LinkEmulator.start(profile)

@@ -1,6 +1,6 @@
 /**
- * A wide-area network between the bench's nodes, still on loopback TCP in one
- * process: every connection is dialed through a proxy that gives each node an
+ * A wide-area network between test or bench nodes, still on loopback TCP in
+ * one process: every connection is dialed through a proxy that gives each node an
  * access link of limited speed and each path a one-way latency (the model is
  * described in link-emulator-worker.ts, which runs it on its own thread).
  *
@@ -9,7 +9,8 @@
  * IDONTWANT arrives before the duplicate it asks to suppress. Real peers sit
  * tens of milliseconds apart on links of finite speed: duplicates are already
  * on the wire when IDONTWANT lands, and every redundant byte takes the place
- * of a useful one. This is the setting the protocol is built for.
+ * of a useful one. This is the setting the protocol is built for, and where
+ * its races (a second announcement while the body is on its way) are real.
  */
 import { Worker } from 'node:worker_threads'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'

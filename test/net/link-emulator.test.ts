@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
-import { LinkEmulator } from './propagation/link-emulator.ts'
+import { LinkEmulator } from '../helpers/link-emulator.ts'
 
 /**
  * The bench's emulated network decides what the wide-area figures mean, so
