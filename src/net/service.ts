@@ -350,8 +350,16 @@ export class LightpoolService implements Startable {
     }
     const existing = this.pendingTxs.get(meta.hash)
     if (existing !== undefined) {
-      // announced with different metadata (a liar, or a different msgId for the same hash): one fetch serves both
-      this.report(msgId, source, 'ignore')
+      if (existing.gossip === undefined && matchesAnnouncement(existing.meta, meta) === undefined) {
+        // Already on its way by sync or on demand. This announcement is held and
+        // forwarded when the body is in: announcing the tx ourselves instead would
+        // publish the same bytes, which gossipsub drops as a message it has seen,
+        // and our peers would hear of the tx from us by no path at all.
+        existing.gossip = { msgId, source }
+      } else {
+        // announced with different metadata (a liar, or a different msgId for the same hash): one fetch serves both
+        this.report(msgId, source, 'ignore')
+      }
       this.txFetcher.want(meta.hash, meta.size, [source])
       return
     }
@@ -425,10 +433,11 @@ export class LightpoolService implements Startable {
     if (added) {
       const via = source
       this.events.emit('tx:received', { hash, from, via })
-      // Every tx a full node holds is announced by it: one that came by gossip is
-      // forwarded by the accept above; one that came by sync or on demand is
-      // announced here, which is what carries txs across a healed partition.
-      if (via !== 'gossip') this.announceTx(v.meta)
+      // Every tx a full node holds is announced by it: one whose announcement
+      // reached us by gossip is forwarded by the accept above; one that came by
+      // sync or on demand only is announced here, which is what carries txs
+      // across a healed partition.
+      if (pending?.gossip === undefined) this.announceTx(v.meta)
     }
     return 'done'
   }

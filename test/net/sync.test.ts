@@ -3,6 +3,8 @@ import type { Lightpool } from '../../src/lightpool.ts'
 import { connect, startNode, stopAll, waitFor, waitForMesh } from '../helpers/network.ts'
 import { line } from '../helpers/topology.ts'
 import { makeTx } from '../helpers/txs.ts'
+import { hostilePeer } from '../helpers/hostile.ts'
+import { LinkEmulator } from '../helpers/link-emulator.ts'
 
 let nodes: Lightpool[] = []
 afterEach(async () => { await stopAll(nodes); nodes = [] })
@@ -71,6 +73,36 @@ describe('sync on connect', () => {
       await connect(b, a)
       await a.submitTx(tx.bytes)
       await waitFor(() => b.pool.get(tx.hash)?.hasBody === true, 5_000, `round ${round}`)
+    }
+  })
+
+  it('an announcement that arrives while its tx is being fetched by sync is forwarded once the body is in', async () => {
+    // B gets tx X from A by sync, over a slow path; meanwhile another peer
+    // announces X to B. B's own announcement of X would be the same bytes,
+    // which gossipsub drops as a message it has seen: unless B forwards the one
+    // it got, C (connected to B alone) never hears of X.
+    const [a, b, c] = await Promise.all([0, 1, 2].map(async () => await startNode()))
+    nodes = [a!, b!, c!]
+    const other = await hostilePeer()
+    const emulator = await LinkEmulator.start({ latencyMs: 100, mbit: 1 })
+    try {
+      await connect(c!, b!)
+      await other.libp2p.dial(b!.libp2p.getMultiaddrs()[0]!)
+      await waitForMesh([b!, c!])
+      await waitFor(() => other.libp2p.services.pubsub.getSubscribers(other.ids.txTopic).length > 0, 5_000, 'B subscribed, as the other peer sees it')
+
+      const tx = await makeTx()
+      expect((await a!.submitTx(tx.bytes)).status).toBe('added')
+      await b!.libp2p.dial(await emulator.route(1, 0, a!.libp2p.getMultiaddrs()[0]!))
+      await waitFor(() => b!.net.stats().fetcher.fetching > 0, 5_000, 'B to fetch X by sync')
+      const { hash, size, fee, expiresAt, nullifiers } = a!.pool.get(tx.hash)!
+      await other.announce({ hash, size, fee, expiresAt, nullifiers })
+
+      await waitFor(() => b!.pool.get(tx.hash)?.hasBody === true, 5_000, 'B to hold X')
+      await waitFor(() => c!.pool.get(tx.hash)?.hasBody === true, 5_000, 'C to hear of X from B')
+    } finally {
+      await other.stop()
+      await emulator.stop()
     }
   })
 })
