@@ -1,9 +1,7 @@
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { muxer } from '../../../src/net/muxer.ts'
-import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import type { PeerId } from '@libp2p/interface'
 import { gossipsub, type Gossip } from '../../../src/net/gossip.ts'
 import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
@@ -11,6 +9,7 @@ import { TxPool, TxValidator, submitTx } from '../../../src/index.ts'
 import { randomGraph } from '../../helpers/topology.ts'
 import { StreamMeter } from './meter.ts'
 import { bfsChildren, treeNode } from './tree-node.ts'
+import { BENCH_CONNECTIONS, benchLibp2p } from './stack.ts'
 import { LinkEmulator, type LinkProfile } from '../../helpers/link-emulator.ts'
 
 /** One node of a benchmark network, whichever the protocol. */
@@ -38,8 +37,6 @@ export type Mode = 'lightpool' | 'gossipsub-push' | 'gossipsub-push-lazy-window'
 /** Big enough that no benchmark run ever evicts: eviction is not what is measured. */
 const POOL = { maxCount: 100_000, maxBytes: 16 * 1024 * 1024 * 1024 }
 const TOPIC = '/bench/tx/1'
-/** All nodes dial from 127.0.0.1: lift libp2p's per-host inbound rate limit (5/s) for both modes. */
-const CONNECTIONS = { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 200 }
 
 async function lightpoolNode (mode: 'full' | 'light'): Promise<BenchNode & { lp: Lightpool }> {
   const meter = new StreamMeter()
@@ -50,7 +47,7 @@ async function lightpoolNode (mode: 'full' | 'light'): Promise<BenchNode & { lp:
     listen: ['/ip4/127.0.0.1/tcp/0'],
     pool: POOL,
     metrics: () => meter.metrics(),
-    connectionManager: CONNECTIONS,
+    connectionManager: BENCH_CONNECTIONS,
     net: { peers: { minPeers: 0 } }
   })
   return {
@@ -76,24 +73,15 @@ async function pushNode (lazyWindow: boolean): Promise<BenchNode> {
   const meter = new StreamMeter()
   const pool = new TxPool({ config: POOL })
   const validator = new TxValidator({ gate: pool })
-  const libp2p = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [lazyWindow ? muxer() : yamux()],
-    metrics: () => meter.metrics(),
-    connectionManager: CONNECTIONS,
-    services: {
-      identify: identify(),
-      pubsub: gossipsub({
-        // gossipsub's own message id for unsigned messages: SHA-256 of the data,
-        // computed natively (multiformats uses node:crypto in Node)
-        globalSignaturePolicy: 'StrictNoSign',
-        asyncValidation: true,
-        allowPublishToZeroTopicPeers: true,
-        scoreParams: { IPColocationFactorWeight: 0 }
-      })
-    }
+  const libp2p = await benchLibp2p(meter, lazyWindow ? muxer() : yamux(), {
+    pubsub: gossipsub({
+      // gossipsub's own message id for unsigned messages: SHA-256 of the data,
+      // computed natively (multiformats uses node:crypto in Node)
+      globalSignaturePolicy: 'StrictNoSign',
+      asyncValidation: true,
+      allowPublishToZeroTopicPeers: true,
+      scoreParams: { IPColocationFactorWeight: 0 }
+    })
   })
   const pubsub = libp2p.services.pubsub as unknown as Gossip
   const arrivals: Array<(hash: string) => void> = []
@@ -141,7 +129,7 @@ export async function buildNetwork (mode: Mode, nodes: number, degree: number, l
   if (mode === 'ideal-tree') {
     full = await Promise.all(Array.from({ length: nodes }, async () => {
       const meter = new StreamMeter()
-      return { meter, ...await treeNode(meter, POOL, CONNECTIONS) }
+      return { meter, ...await treeNode(meter, POOL) }
     }))
   } else {
     full = await Promise.all(Array.from({ length: nodes }, async () => mode === 'lightpool' ? await lightpoolNode('full') : await pushNode(mode === 'gossipsub-push-lazy-window')))

@@ -1,12 +1,10 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { identify } from '@libp2p/identify'
 import type { PeerId, Stream } from '@libp2p/interface'
-import { tcp } from '@libp2p/tcp'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
-import { createLibp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { muxer } from '../../../src/net/muxer.ts'
 import { TxPool, TxValidator, submitTx, type PoolConfig } from '../../../src/index.ts'
 import type { StreamMeter } from './meter.ts'
+import { benchLibp2p } from './stack.ts'
 
 const PROTOCOL = '/bench/tree/1'
 
@@ -27,22 +25,14 @@ export interface TreeNode {
   /** Validates and stores a tx published here, then sends it down this node's tree. */
   publish: (bytes: Uint8Array) => Promise<void>
   onArrival: (fn: (hash: string) => void) => void
-  libp2p: Awaited<ReturnType<typeof createLibp2p>>
+  libp2p: Libp2p
   stop: () => Promise<void>
 }
 
-export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>, connectionManager: Record<string, number>): Promise<TreeNode> {
+export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>): Promise<TreeNode> {
   const txs = new TxPool({ config: pool })
   const validator = new TxValidator({ gate: txs })
-  const libp2p = await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [muxer()],
-    metrics: () => meter.metrics(),
-    connectionManager,
-    services: { identify: identify() }
-  })
+  const libp2p = await benchLibp2p(meter, muxer())
   let self = -1
   let stopping = false
   let children: PeerId[][] = []
