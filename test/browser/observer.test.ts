@@ -7,8 +7,10 @@ import { NO_BROWSER, ensureWebBuilt, launchChromium, OUTPUT_DIR, removeDir, send
 /**
  * The observer page served by a real node: txs submitted over the node's
  * JSON-RPC show up as hex hashes; search and the detail view (body fetched
- * on demand); the page stays smooth at 100 tx/s; and a screenshot for a
- * person to look at (test/output/observer.png).
+ * on demand); at 100 tx/s the page keeps rendering and its DOM stays bounded;
+ * and a screenshot for a person to look at (test/output/observer.png).
+ * How long frames take is a benchmark (`npm run bench:observer`), not an
+ * assertion here: it depends on the machine's speed and load.
  */
 describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
   let browser: Browser
@@ -73,7 +75,7 @@ describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
     await page.fill('.lp-search', '')
   }, 60_000)
 
-  it('stays smooth at 100 tx/s and writes a screenshot for review', async () => {
+  it('keeps rendering at 100 tx/s with a bounded DOM and writes a screenshot for review', async () => {
     await page.evaluate(() => { window.lightpoolObserver!.dashboard.resetPerf() })
     // five seconds at 100 tx/s (the network's upper design rate), 40 kB each like real txs
     const t0 = Date.now()
@@ -85,9 +87,8 @@ describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
     const rows = await page.$$eval('.lp-txs tbody tr', els => els.length)
     const events = await page.$$eval('.lp-event', els => els.length)
     console.log(`500 txs at 100 tx/s (sent in ${sendMs} ms): ${perf.frames} frames, render per frame mean ${perf.meanMs.toFixed(2)} ms, p50 ${perf.p50Ms.toFixed(2)} ms, p95 ${perf.p95Ms.toFixed(2)} ms, max ${perf.maxMs.toFixed(2)} ms; DOM rows ${rows}, event items ${events}`)
-    // one frame per animation frame at most, each well inside a 60 Hz frame budget
+    // the page kept rendering while txs arrived (how fast is bench:observer's to say)
     expect(perf.frames).toBeGreaterThan(20)
-    expect(perf.p95Ms).toBeLessThan(16)
     // the DOM stays bounded whatever the pool size
     expect(rows).toBeLessThanOrEqual(50)
     expect(events).toBeLessThanOrEqual(60)

@@ -1,0 +1,137 @@
+/**
+ * npm run bench:observer [-- --rate 100 --seconds 30 --size 40000]
+ *
+ * The observer page of a real `lightpool node`, in Debian's Chromium, while
+ * the node takes signed txs over JSON-RPC at `rate` per second. Two modes in
+ * the same run, on the same node and page:
+ *   idle   the page connected, nothing arriving (the baseline: what the page
+ *          costs at rest)
+ *   load   `rate` tx/s of `size`-byte txs for `seconds`
+ *
+ * One JSON line per mode:
+ *   long_task_share   time inside long tasks (> 50 ms, PerformanceObserver
+ *                     'longtask') ÷ wall time
+ *   long_task_max_ms  the longest long task
+ *   long_tasks        how many there were
+ *   fps               animation frames per second (requestAnimationFrame)
+ *   render_p50/p95/max_ms  the dashboard's own time per rendered frame
+ *   dom_nodes_start/end    elements in the document
+ *   heap_mb_start/end      JS heap in use (performance.memory)
+ *   pool_size              txs the page listed at the end
+ *
+ * Targets (issue 14): long tasks ≤ 2 % of the time, none over 100 ms, DOM and
+ * heap flat over 10 minutes at 100 tx/s (`--seconds 600`). These are figures
+ * to read, not assertions: timings depend on the machine.
+ */
+import { parseArgs } from 'node:util'
+import type { Page } from 'playwright-core'
+import { ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode } from '../helpers/browser.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '30' },
+    'idle-seconds': { type: 'string', default: '5' },
+    size: { type: 'string', default: '40000' }
+  }
+})
+const RATE = Number(args.rate)
+const SECONDS = Number(args.seconds)
+const IDLE_SECONDS = Number(args['idle-seconds'])
+const SIZE = Number(args.size)
+for (const [k, v] of Object.entries({ RATE, SECONDS, IDLE_SECONDS, SIZE })) {
+  if (!(v > 0)) throw new Error(`${k.toLowerCase()} must be a number > 0`)
+}
+
+interface PageSample {
+  longTasks: number
+  longTaskMs: number
+  longTaskMaxMs: number
+  frames: number
+  domNodes: number
+  heapBytes: number
+  poolSize: number
+  at: number
+}
+
+/** Installed before the page's own scripts: counts long tasks and animation frames from load on. */
+const PROBE = `
+  window.__bench = { longTasks: 0, longTaskMs: 0, longTaskMaxMs: 0, frames: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      window.__bench.longTasks++;
+      window.__bench.longTaskMs += e.duration;
+      window.__bench.longTaskMaxMs = Math.max(window.__bench.longTaskMaxMs, e.duration);
+    }
+  }).observe({ type: 'longtask', buffered: true });
+  const tick = () => { window.__bench.frames++; requestAnimationFrame(tick) };
+  requestAnimationFrame(tick);
+`
+
+async function sample (page: Page): Promise<PageSample> {
+  return await page.evaluate(() => {
+    const b = (window as unknown as { __bench: Omit<PageSample, 'domNodes' | 'heapBytes' | 'poolSize' | 'at'> }).__bench
+    const memory = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory
+    return {
+      ...b,
+      domNodes: document.getElementsByTagName('*').length,
+      heapBytes: memory?.usedJSHeapSize ?? 0,
+      poolSize: window.lightpoolObserver?.node?.pool.size ?? 0,
+      at: performance.now()
+    }
+  })
+}
+
+async function measure (page: Page, mode: string, run: () => Promise<void>): Promise<void> {
+  await page.evaluate(() => {
+    window.lightpoolObserver!.dashboard.resetPerf()
+    // the longest long task is per mode: page load's and the previous mode's are not carried over
+    ;(window as unknown as { __bench: { longTaskMaxMs: number } }).__bench.longTaskMaxMs = 0
+  })
+  const start = await sample(page)
+  await run()
+  const end = await sample(page)
+  const render = await page.evaluate(() => window.lightpoolObserver!.perf())
+  const wallMs = end.at - start.at
+  const round = (x: number, d = 3): number => Number(x.toFixed(d))
+  console.log(JSON.stringify({
+    bench: 'observer',
+    mode,
+    rate: mode === 'idle' ? 0 : RATE,
+    seconds: round(wallMs / 1000, 1),
+    // what the sender achieved: the page cannot be asked to show more than arrived
+    arrived_per_s: round((end.poolSize - start.poolSize) / (wallMs / 1000), 1),
+    long_task_share: round((end.longTaskMs - start.longTaskMs) / wallMs, 4),
+    long_task_max_ms: round(end.longTaskMaxMs, 0),
+    long_tasks: end.longTasks - start.longTasks,
+    fps: round((end.frames - start.frames) / (wallMs / 1000), 1),
+    render_p50_ms: round(render.p50Ms, 2),
+    render_p95_ms: round(render.p95Ms, 2),
+    render_max_ms: round(render.maxMs, 2),
+    dom_nodes_start: start.domNodes,
+    dom_nodes_end: end.domNodes,
+    heap_mb_start: round(start.heapBytes / 2 ** 20, 1),
+    heap_mb_end: round(end.heapBytes / 2 ** 20, 1),
+    pool_size: end.poolSize
+  }))
+}
+
+await ensureWebBuilt()
+const node = await startRelayNode({ network: 'bench-observer' })
+const browser = await launchChromium()
+try {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
+  await page.addInitScript(PROBE)
+  await page.goto(`${node.httpUrl}/`)
+  await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.some(r => r.state === 'connected' && r.reserved) === true, null, { timeout: 30_000 })
+  await measure(page, 'idle', async () => { await page.waitForTimeout(IDLE_SECONDS * 1000) })
+  await measure(page, 'load', async () => {
+    await sendTxs(node.info.rpc, { count: Math.round(RATE * SECONDS), rate: RATE, size: SIZE, fee: '10-20000' })
+    // what arrived in the last second is rendered too
+    await page.waitForTimeout(1000)
+  })
+} finally {
+  await browser.close()
+  await node.stop().catch(() => {})
+  removeDir(node.dataDir)
+}
