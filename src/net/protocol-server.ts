@@ -14,6 +14,12 @@ import { syncHandler, type SyncConfig } from './sync-protocol.ts'
  * throttled (answers wait); protocol violations and sync over its quota are
  * penalized. Knows the pool only through `provideBody` and `listPending`.
  */
+/**
+ * Longest a throttled fetch answer waits: 1 s, half a client's base request
+ * timeout (fetcher.ts), so an honest peer over its quota is slowed, not timed out.
+ */
+export const MAX_THROTTLE_WAIT_MS = 1_000
+
 export interface ProtocolServerInit {
   registrar: Registrar
   ids: ProtocolIds
@@ -51,7 +57,7 @@ export class ProtocolServer {
         // throttle, do not punish: the peer waits out its window (bounded by its own request timeout)
         const wait = Math.max(quotas.overBy('fetchRequests', peer), this.fetchDelay.get(peer) ?? 0)
         this.fetchDelay.delete(peer)
-        if (wait > 0) await new Promise(resolve => setTimeout(resolve, Math.min(wait, 1_000)))
+        if (wait > 0) await new Promise(resolve => setTimeout(resolve, Math.min(wait, MAX_THROTTLE_WAIT_MS)))
       },
       served: (peer, bytes) => {
         const wait = quotas.overBy('fetchBytes', peer, bytes)

@@ -1,0 +1,11 @@
+/**
+ * Types shared by every floor of lightpool (core, node/, web/). This file
+ * imports nothing, so anything may import it without pulling in a layer.
+ */
+
+/**
+ * Light nodes keep announcements (the pool's metadata) and fetch bodies on
+ * demand; full nodes fetch every body they would admit, and only they forward
+ * announcements, since forwarding one means "I can serve this body".
+ */
+export type NodeMode = 'full' | 'light'
