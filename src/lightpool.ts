@@ -11,12 +11,13 @@ import { MemoryPoolStore, type PoolStore } from './pool/store.ts'
 import { ProofPool, type ProofPoolConfig } from './proof/proof-pool.ts'
 import { DEFAULT_TX_LIMITS, type TxLimits } from './tx/limits.ts'
 import type { TxVerifier } from './tx/verifier.ts'
-import { revalidateStored, type SubmitResult } from './validation/intake.ts'
+import { TxIntake, type SubmitResult } from './validation/intake.ts'
 import { TxValidator } from './validation/validator.ts'
 import { lightpoolGossip, type Gossip, type LightpoolGossipInit } from './net/gossip.ts'
 import { protocolIds } from './net/protocols.ts'
 import { PeerReputation, type ReputationConfig } from './net/reputation.ts'
-import { lightpool, type LightpoolService, type LightpoolServiceInit, type NodeMode } from './net/service.ts'
+import { lightpool, type LightpoolService, type LightpoolServiceInit } from './net/service.ts'
+import type { NodeMode } from './types.ts'
 
 export const LIGHTPOOL_VERSION = '0.1.0'
 
@@ -78,6 +79,8 @@ export interface Lightpool {
   readonly libp2p: Libp2p<LightpoolServices>
   readonly pool: TxPool
   readonly validator: TxValidator
+  /** The one path tx bodies take into the pool; `check` is every stage but the add. */
+  readonly intake: TxIntake
   readonly proofs: ProofPool
   readonly reputation: PeerReputation
   readonly net: LightpoolService
@@ -108,10 +111,11 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   const ids = protocolIds(network)
   const store = init.store ?? new MemoryPoolStore()
   const pool = new TxPool({ config: init.pool ?? {}, store })
-  const validator = new TxValidator({ gate: pool, limits: init.txLimits ?? DEFAULT_TX_LIMITS, ...(init.verifier === undefined ? {} : { verifier: init.verifier }) })
+  const validator = new TxValidator({ limits: init.txLimits ?? DEFAULT_TX_LIMITS, ...(init.verifier === undefined ? {} : { verifier: init.verifier }) })
+  const intake = new TxIntake({ pool, validator })
   if (init.restore !== false) {
     try {
-      await pool.restore(revalidateStored(validator))
+      await intake.restore()
     } catch (err) {
       await store.close().catch(() => {})
       throw err
@@ -145,7 +149,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
         appSpecificScore: (peer) => reputation.score(peer),
         ...init.gossip
       }) as unknown as (components: any) => Gossip,
-      lightpool: lightpool({ ids, mode, pool, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net }) as (components: any) => LightpoolService,
+      lightpool: lightpool({ ids, mode, pool, intake, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net }) as (components: any) => LightpoolService,
       ...init.services
     }
   }
@@ -169,6 +173,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     libp2p,
     pool,
     validator,
+    intake,
     proofs,
     reputation,
     net,

@@ -9,3 +9,6 @@
  * announcements, since forwarding one means "I can serve this body".
  */
 export type NodeMode = 'full' | 'light'
+
+/** Where a tx body came from: a gossiped announcement, a sync listing, an on-demand fetch, or this node's own user. */
+export type TxSource = 'gossip' | 'sync' | 'demand' | 'local'

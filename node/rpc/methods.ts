@@ -58,7 +58,7 @@ import { SUBSCRIPTION_KINDS, type NotificationSink, type SubscriptionHub } from 
 import type { TxStatusTracker } from './tx-status.ts'
 
 /** What the RPC needs of a lightpool node (a `Lightpool` is one). */
-export type RpcNode = Pick<Lightpool, 'pool' | 'validator' | 'submitTx' | 'getTx' | 'network' | 'mode'> & {
+export type RpcNode = Pick<Lightpool, 'pool' | 'validator' | 'intake' | 'submitTx' | 'getTx' | 'network' | 'mode'> & {
   libp2p: Pick<Libp2p, 'peerId' | 'getConnections' | 'getMultiaddrs' | 'getProtocols'>
 }
 
@@ -96,7 +96,7 @@ export function createMethods (init: MethodsInit): Map<string, MethodHandler<Cal
 
   methods.set('pool_isValidTx', async (params) => {
     const [tx] = positional(params, ['tx'])
-    const v = await node.validator.validate(hexBytes(tx, 'tx'))
+    const v = await node.intake.check(hexBytes(tx, 'tx'))
     if (v.status === 'accepted') return { valid: true, status: 'accepted', hash: prefixed(v.meta.hash) }
     return { valid: false, status: v.status, rule: v.rule, message: v.message, ...(v.hash === undefined ? {} : { hash: prefixed(v.hash) }) }
   })

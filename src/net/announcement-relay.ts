@@ -1,4 +1,4 @@
-import type { Refusal } from '../validation/rules.ts'
+import type { Refusal } from '../tx/refusals.ts'
 import type { NodeMode } from '../types.ts'
 import type { TxSource } from './events.ts'
 import { FetchScheduler, type FaultReport, type FetcherConfig, type FetchResult } from './fetcher.ts'

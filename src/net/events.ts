@@ -1,7 +1,7 @@
+import type { TxSource } from '../types.ts'
 import type { ProofMeta } from '../proof/proof.ts'
 
-/** Where a tx body came from: a gossiped announcement, a sync listing, an on-demand fetch, or this node's own user. */
-export type TxSource = 'gossip' | 'sync' | 'demand' | 'local'
+export type { TxSource } from '../types.ts'
 
 /** What lightpool's network service tells its owner (metrics, the UI, the RPC subscriptions). */
 export interface NetEvents {

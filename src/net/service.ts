@@ -5,8 +5,8 @@ import type { ProofPool } from '../proof/proof-pool.ts'
 import type { ProofMeta } from '../proof/proof.ts'
 import type { NodeMode } from '../types.ts'
 import { Emitter } from '../util/emitter.ts'
-import type { SubmitResult } from '../validation/intake.ts'
-import type { Refusal } from '../validation/rules.ts'
+import type { SubmitResult, TxIntake } from '../validation/intake.ts'
+import type { Refusal } from '../tx/refusals.ts'
 import type { TxValidator } from '../validation/validator.ts'
 import type { AnnouncePacerConfig } from './announce-pacer.ts'
 import type { GossipOrigin, GossipVerdict } from './announcement-relay.ts'
@@ -33,6 +33,8 @@ export interface LightpoolServiceInit {
   ids: ProtocolIds
   mode: NodeMode
   pool: TxPool
+  /** The one path tx bodies take into the pool. */
+  intake: TxIntake
   validator: TxValidator
   proofs: ProofPool
   reputation: PeerReputation
@@ -81,6 +83,7 @@ export class LightpoolService implements Startable {
   readonly proofRelay: ProofRelay
   private readonly components: LightpoolServiceComponents
   private readonly pool: TxPool
+  private readonly intake: TxIntake
   private readonly reputation: PeerReputation
   private readonly penalties: PenaltyPolicy
   private readonly server: ProtocolServer
@@ -93,6 +96,7 @@ export class LightpoolService implements Startable {
     this.mode = init.mode
     this.ids = init.ids
     this.pool = init.pool
+    this.intake = init.intake
     this.reputation = init.reputation
     this.quotas = new PeerQuotas(init.quotas)
     this.penalties = new PenaltyPolicy(init.reputation, this.quotas)
@@ -103,7 +107,8 @@ export class LightpoolService implements Startable {
     this.txs = new TxRelay({
       mode: init.mode,
       pool: init.pool,
-      validator: init.validator,
+      intake: init.intake,
+      limits: init.validator.limits,
       events: this.events,
       penalties: this.penalties,
       connectionManager: components.connectionManager,
@@ -179,6 +184,7 @@ export class LightpoolService implements Startable {
     this.components.events.addEventListener('peer:disconnect', this.onDisconnect)
     this.syncClient.start()
     this.unsubscribe.push(this.reputation.events.on('banned', ({ peer }) => { void this.disconnect(peer) }))
+    this.unsubscribe.push(this.intake.events.on('admission', (verdict) => { this.events.emit('tx:admission', verdict) }))
     await this.keeper.start()
   }
 

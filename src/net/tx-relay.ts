@@ -6,9 +6,9 @@ import { maxTxBytes } from '../tx/limits.ts'
 import type { TxMeta } from '../tx/types.ts'
 import type { NodeMode } from '../types.ts'
 import type { Emitter } from '../util/emitter.ts'
-import { matchesAnnouncement, type SubmitResult } from '../validation/intake.ts'
-import type { Refusal } from '../validation/rules.ts'
-import type { TxValidator } from '../validation/validator.ts'
+import { matchesAnnouncement, type SubmitResult, type TxIntake } from '../validation/intake.ts'
+import type { Refusal } from '../tx/refusals.ts'
+import type { TxLimits } from '../tx/limits.ts'
 import { AnnouncePacer, type AnnouncePacerConfig } from './announce-pacer.ts'
 import { AnnouncementRelay, type GossipOrigin, type GossipVerdict } from './announcement-relay.ts'
 import { AnnouncerBook } from './announcers.ts'
@@ -29,7 +29,8 @@ export const MAX_ON_DEMAND_PROBES = 4
 export interface TxRelayInit {
   mode: NodeMode
   pool: TxPool
-  validator: TxValidator
+  intake: TxIntake
+  limits: TxLimits
   events: Emitter<NetEvents>
   penalties: PenaltyPolicy
   connectionManager: ConnectionManager
@@ -62,8 +63,8 @@ export class TxRelay {
 
   constructor (init: TxRelayInit) {
     this.init = init
-    const { pool, validator, penalties } = init
-    this.client = new FetchClient(init.connectionManager, init.fetchProtocol, maxTxBytes(validator.limits), init.runOnLimitedConnection)
+    const { pool, intake, limits, penalties } = init
+    this.client = new FetchClient(init.connectionManager, init.fetchProtocol, maxTxBytes(limits), init.runOnLimitedConnection)
     this.pacer = new AnnouncePacer(init.publish, init.announce)
     this.relay = new AnnouncementRelay<TxMeta>({
       mode: init.mode,
@@ -74,7 +75,7 @@ export class TxRelay {
       deliver: async (hash, body, from) => await this.deliver(hash, body, from),
       fault: (peer, report) => { penalties.fetchFault(peer, report) },
       kind: {
-        decode: (data) => decodeTxAnnouncement(data, validator.limits),
+        decode: (data) => decodeTxAnnouncement(data, limits),
         canAdmit: (meta) => refusalOf(pool.canAdmit(meta)),
         describeRefusal: (refusal) => `${refusal.rule}: ${refusal.message}`,
         refused: (meta, refusal, source) => {
@@ -83,7 +84,7 @@ export class TxRelay {
         },
         keepLight: (meta, source) => {
           this.announcers.add(meta.hash, source)
-          void pool.add(meta).catch(() => {})
+          intake.list(meta)
         },
         sameAs: (pending, announced) => matchesAnnouncement(pending, announced) === undefined,
         withinQuota: (source) => penalties.withinAnnouncementQuota(source)
@@ -99,16 +100,9 @@ export class TxRelay {
    * then announces it. Resolves once it is durable and announced.
    */
   async publish (bytes: Uint8Array): Promise<SubmitResult> {
-    const { events } = this.init
-    const v = await this.init.validator.validate(bytes)
-    if (v.status !== 'accepted') {
-      events.emit('tx:admission', { source: 'local', status: v.status, rule: v.rule })
-      return v
-    }
-    const result = await this.init.pool.add(v.meta, bytes)
-    events.emit('tx:admission', result.status === 'added' ? { source: 'local', status: 'added' } : { source: 'local', status: result.status, rule: result.rule })
-    if (result.status === 'added') this.announce(v.meta)
-    return { ...result, hash: v.meta.hash }
+    const result = await this.init.intake.submit(bytes, { source: 'local' })
+    if (result.status === 'added') this.announce(result.tx)
+    return result
   }
 
   /**
@@ -126,7 +120,7 @@ export class TxRelay {
       const probes = this.fetchCapablePeers().filter(p => !announcers.includes(p))
       if (announcers.length + probes.length === 0) return undefined
       if (entry !== undefined) this.relay.expect(entry, 'demand')
-      this.fetcher.want(hash, entry?.size ?? maxTxBytes(this.init.validator.limits), [...announcers], probes)
+      this.fetcher.want(hash, entry?.size ?? maxTxBytes(this.init.limits), [...announcers], probes)
     }
     await this.fetcher.whenDone(hash)
     return await pool.getBody(hash)
@@ -146,7 +140,7 @@ export class TxRelay {
     }
     if (this.init.mode === 'light') {
       if (hasBody) this.announcers.add(meta.hash, peer)
-      void pool.add(meta).catch(() => {})
+      this.init.intake.list(meta)
       return 'wanted'
     }
     if (!hasBody) return 'skip'
@@ -170,7 +164,7 @@ export class TxRelay {
   }
 
   private async deliver (hash: string, body: Uint8Array, from: string): Promise<'done' | 'retry'> {
-    const { pool, validator, events, penalties } = this.init
+    const { pool, intake, events, penalties } = this.init
     if (await txHash(body) !== hash) {
       penalties.penalize(from, 'body-mismatch', `asked for ${hash}`)
       return 'retry'
@@ -179,64 +173,46 @@ export class TxRelay {
     const known = pool.get(hash)
     if (known !== undefined && !known.hasBody) return await this.attachKnownBody(hash, body, from)
 
-    const v = await validator.validate(body, { hash })
     const source = pending?.via ?? 'demand'
-    if (v.status !== 'accepted') events.emit('tx:admission', { source, status: v.status, rule: v.rule })
-    if (v.status === 'rejected') {
-      this.blame(hash, from, 'invalid-tx', v)
-      this.relay.settle(hash, 'reject')
-      return 'done'
-    }
-    if (v.status !== 'accepted') {
+    let result: SubmitResult
+    try {
+      result = await intake.submit(body, { source, hash, ...(pending === undefined ? {} : { announced: pending.meta }) })
+    } catch {
+      // the store failed: do not forward what we cannot serve
       this.relay.settle(hash, 'ignore')
       return 'done'
     }
-    const mismatch = pending === undefined ? undefined : matchesAnnouncement(pending.meta, v.meta)
-    if (mismatch !== undefined) {
-      this.blame(hash, from, 'body-mismatch', mismatch)
+    if (result.status === 'rejected') {
+      this.blame(hash, from, result.rule === 'body-mismatch' ? 'body-mismatch' : 'invalid-tx', result)
       this.relay.settle(hash, 'reject')
       return 'done'
     }
-    let added = false
-    try {
-      const result = await pool.add(v.meta, body)
-      added = result.status === 'added'
-      events.emit('tx:admission', result.status === 'added' ? { source, status: 'added' } : { source, status: result.status, rule: result.rule })
-    } catch {
-      // the store failed: the pool has taken the tx out again; do not forward what we cannot serve
-      events.emit('tx:admission', { source, status: 'ignored', rule: 'store-failed' })
+    if (result.status !== 'added') {
+      this.relay.settle(hash, 'ignore')
+      return 'done'
     }
-    this.relay.settle(hash, added ? 'accept' : 'ignore')
-    if (added) {
-      events.emit('tx:received', { hash, from, via: source })
-      // Every tx a full node holds is announced by it: one whose announcement
-      // reached us by gossip is forwarded by the accept above; one that came by
-      // sync or on demand only is announced here, which is what carries txs
-      // across a healed partition.
-      if (pending?.gossip === undefined) this.announce(v.meta)
-    }
+    this.relay.settle(hash, 'accept')
+    events.emit('tx:received', { hash, from, via: source })
+    // Every tx a full node holds is announced by it: one whose announcement
+    // reached us by gossip is forwarded by the accept above; one that came by
+    // sync or on demand only is announced here, which is what carries txs
+    // across a healed partition.
+    if (pending?.gossip === undefined) this.announce(result.tx)
     return 'done'
   }
 
   /** A light node got the body of a tx it listed from an announcement. */
   private async attachKnownBody (hash: string, body: Uint8Array, from: string): Promise<'done'> {
-    const { pool, validator, events, penalties } = this.init
-    const known = pool.get(hash)
-    const v = await validator.validate(body, { admission: false, hash })
-    const refusal = v.status === 'accepted'
-      ? (known === undefined ? undefined : matchesAnnouncement(known, v.meta))
-      : v
+    const { intake, events, penalties } = this.init
+    const result = await intake.attach(body, hash)
     this.relay.forget(hash)
-    if (refusal !== undefined) {
-      // the announcement described something that does not exist: drop it, blame who vouched for it
-      pool.remove(hash, 'invalid')
-      for (const peer of new Set([from, ...this.announcers.get(hash)])) {
-        penalties.penalize(peer, refusal.rule === 'body-mismatch' ? 'body-mismatch' : 'invalid-tx', refusal.message)
-      }
-      events.emit('tx:rejected', { hash, from, rule: refusal.rule, message: refusal.message })
-      return 'done'
+    if (result.status === 'attached') events.emit('tx:received', { hash, from, via: 'demand' })
+    if (result.status !== 'ignored' && result.status !== 'rejected') return 'done'
+    // the announcement described something that does not exist: blame who vouched for it
+    for (const peer of new Set([from, ...this.announcers.get(hash)])) {
+      penalties.penalize(peer, result.rule === 'body-mismatch' ? 'body-mismatch' : 'invalid-tx', result.message)
     }
-    if (await pool.attachBody(hash, body)) events.emit('tx:received', { hash, from, via: 'demand' })
+    events.emit('tx:rejected', { hash, from, rule: result.rule, message: result.message })
     return 'done'
   }
 

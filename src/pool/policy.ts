@@ -1,5 +1,5 @@
 import type { TxMeta } from '../tx/types.ts'
-import { ignored, rejected, type Refusal } from '../validation/rules.ts'
+import { ignored, rejected, type Refusal } from '../tx/refusals.ts'
 
 /** The stateless part of admission: checks that need only the tx's metadata and the clock. */
 export interface AdmissionPolicy {

@@ -2,7 +2,7 @@ import { DecodeError } from '../codec/bytes.ts'
 import { sha256 } from '../crypto/sha256.ts'
 import { toHex } from '../tx/hex.ts'
 import { Emitter } from '../util/emitter.ts'
-import { ignored, rejected, type Refusal } from '../validation/rules.ts'
+import { ignored, rejected, type Refusal } from '../tx/refusals.ts'
 import { decodeProof, DEFAULT_MAX_PROOF_BYTES, PROOF_FIXED_BYTES, verifyProofSignature, type ProofMeta } from './proof.ts'
 
 export interface ProofPoolConfig {

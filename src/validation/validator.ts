@@ -1,26 +1,22 @@
 import { DecodeError } from '../codec/bytes.ts'
 import { decodeTx, txHash, txMeta } from '../tx/encoding.ts'
 import { DEFAULT_TX_LIMITS, maxTxBytes, type TxLimits } from '../tx/limits.ts'
+import { rejected, type Refusal } from '../tx/refusals.ts'
 import type { Tx, TxMeta } from '../tx/types.ts'
 import { SignatureVerifier, type TxVerifier } from '../tx/verifier.ts'
 import { LruCache } from '../util/lru.ts'
-import type { AdmissionCheck } from '../pool/pool.ts'
-import { rejected, type Refusal } from './rules.ts'
 
-/** What the validator needs of the pool: the metadata-only admission check. */
-export interface AdmissionGate {
-  canAdmit: (meta: TxMeta) => AdmissionCheck
-}
+/** Verification results remembered by tx hash: a pool's worth and more, so a tx seen by RPC and gossip is verified once. */
+export const DEFAULT_VERIFIED_CACHE_SIZE = 16_384
 
 export type Validation =
   | { status: 'accepted', tx: Tx, meta: TxMeta }
   | (Refusal & { hash?: string })
 
 export interface ValidatorInit {
-  gate: AdmissionGate
   limits?: TxLimits
   verifier?: TxVerifier
-  /** How many verification results to remember, by tx hash. Default 16 384. */
+  /** How many verification results to remember, by tx hash. Default DEFAULT_VERIFIED_CACHE_SIZE. */
   cacheSize?: number
 }
 
@@ -30,31 +26,29 @@ export interface ValidatorStats {
 }
 
 /**
- * Staged validation, cheapest stage first, so the expensive ones run only for
- * txs that could be admitted:
+ * What a tx's bytes say about themselves, knowing nothing of any pool:
  *
  *   1. structure and size — strict decode against the envelope's caps
  *   2. id                 — SHA-256 of the encoding (needed by every later stage)
- *   3. admission          — policy (fee floor, expiry) and pool state (duplicate,
- *                           nullifier conflict, pool full), via `gate.canAdmit`
- *   4. validity           — the verifier: signature, or a chain's proof check
+ *   3. validity           — the verifier: signature, or a chain's proof check
  *
- * Stage 4's result is cached by hash, so a tx seen through RPC and gossip, or
- * refetched after an eviction, is verified once.
+ * Whether the pool would take the tx is the pool's question (`canAdmit`); the
+ * intake (intake.ts) asks it between stages 2 and 3, so the expensive stage
+ * runs only for txs that could be admitted. Stage 3's result is cached by
+ * hash, so a tx seen through RPC and gossip, or refetched after an eviction,
+ * is verified once.
  */
 export class TxValidator {
   readonly limits: TxLimits
-  private readonly gate: AdmissionGate
   private readonly verifier: TxVerifier
   /** hash → undefined (valid) or the reason it is invalid */
   private readonly verified: LruCache<string, string | null>
   private readonly counters: ValidatorStats = { verified: 0, cacheHits: 0 }
 
-  constructor (init: ValidatorInit) {
-    this.gate = init.gate
+  constructor (init: ValidatorInit = {}) {
     this.limits = init.limits ?? DEFAULT_TX_LIMITS
     this.verifier = init.verifier ?? new SignatureVerifier()
-    this.verified = new LruCache(init.cacheSize ?? 16_384)
+    this.verified = new LruCache(init.cacheSize ?? DEFAULT_VERIFIED_CACHE_SIZE)
   }
 
   get stats (): Readonly<ValidatorStats> { return this.counters }
@@ -71,27 +65,31 @@ export class TxValidator {
   }
 
   /**
-   * Runs every stage on the bytes of a tx. With `admission: false` stage 3 is
-   * skipped: for the body of a tx the pool already lists (a light node
-   * fetching on demand), where only validity is in question.
+   * Stages 1 and 2: the decoded tx and its metadata. A caller that has just
+   * hashed these very bytes (to check a fetched body) passes the hash.
    */
-  async validate (bytes: Uint8Array, opts: { admission?: boolean, hash?: string } = {}): Promise<Validation> {
+  async describe (bytes: Uint8Array, hash?: string): Promise<{ tx: Tx, meta: TxMeta } | Refusal> {
     const decoded = this.decode(bytes)
     if (!('tx' in decoded)) return decoded
     const { tx } = decoded
-    // a caller that has just hashed these very bytes (to check a fetched body) passes the hash
-    const hash = opts.hash ?? await txHash(bytes)
-    const meta = txMeta(tx, hash)
-    if (opts.admission !== false) {
-      const check = this.gate.canAdmit(meta)
-      if (!check.ok) return { status: check.status, rule: check.rule, message: check.message, hash }
-    }
-    const invalid = await this.verify(tx, hash)
-    if (invalid !== undefined) return { ...rejected('invalid-signature', invalid), hash }
+    return { tx, meta: txMeta(tx, hash ?? await txHash(bytes)) }
+  }
+
+  /** Every stage on the bytes of a tx. */
+  async validate (bytes: Uint8Array, opts: { hash?: string } = {}): Promise<Validation> {
+    const described = await this.describe(bytes, opts.hash)
+    if (!('tx' in described)) return described
+    return await this.validateDescribed(described.tx, described.meta)
+  }
+
+  /** Stage 3 on a tx already described: accepted, or rejected as invalid-signature. */
+  async validateDescribed (tx: Tx, meta: TxMeta): Promise<Validation> {
+    const invalid = await this.verify(tx, meta.hash)
+    if (invalid !== undefined) return { ...rejected('invalid-signature', invalid), hash: meta.hash }
     return { status: 'accepted', tx, meta }
   }
 
-  /** Stage 4 alone, cached: resolves to undefined when valid, else the reason. */
+  /** Stage 3 alone, cached: resolves to undefined when valid, else the reason. */
   async verify (tx: Tx, hash: string): Promise<string | undefined> {
     const cached = this.verified.get(hash)
     if (cached !== undefined) {

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { randomBytes } from 'node:crypto'
 import { open } from 'lmdb'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { DecodeError, revalidateStored, submitTx, toHex, TxPool, TxValidator, type StoredTx } from '../../src/index.ts'
+import { DecodeError, toHex, TxIntake, TxPool, TxValidator, type StoredTx } from '../../src/index.ts'
 import { sha256Sync } from '../../src/crypto/sha256.ts'
 import { DataDirError, openDatabase, SCHEMA_VERSION, type Database } from '../../node/store/database.ts'
 import { LmdbPoolStore } from '../../node/store/lmdb-pool-store.ts'
@@ -184,15 +184,15 @@ describe('LmdbPoolStore', () => {
     const txs = await Promise.all([makeTx({ fee: 10n, payloadBytes: 40_000 }), makeTx({ fee: 20n }), makeTx({ fee: 30n })])
     let db = await openDb()
     let pool = new TxPool({ store: new LmdbPoolStore(db) })
-    const validator = new TxValidator({ gate: pool })
-    for (const tx of txs) expect(await submitTx(validator, pool, tx.bytes)).toMatchObject({ status: 'added' })
+    const intake = new TxIntake({ pool, validator: new TxValidator() })
+    for (const tx of txs) expect(await intake.submit(tx.bytes, { source: 'local' })).toMatchObject({ status: 'added' })
     await pool.stop()
     await db.close()
 
     db = await openDb()
     const store = new LmdbPoolStore(db)
     pool = new TxPool({ store })
-    expect(await pool.restore(revalidateStored(new TxValidator({ gate: pool })))).toEqual({ restored: 3, dropped: 0 })
+    expect(await new TxIntake({ pool, validator: new TxValidator() }).restore()).toEqual({ restored: 3, dropped: 0 })
     expect([...pool.best()].map(e => e.hash)).toEqual([txs[2]!.hash, txs[1]!.hash, txs[0]!.hash])
     expect(await store.getBody(txs[0]!.hash)).toEqual(txs[0]!.bytes)
     await pool.stop()

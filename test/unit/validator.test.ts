@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { buildTx, Ed25519Signer, submitTx, TxPool, TxValidator, type Tx, type TxVerifier } from '../../src/index.ts'
+import { buildTx, Ed25519Signer, TxIntake, TxPool, TxValidator, type Tx, type TxVerifier } from '../../src/index.ts'
 import { SignatureVerifier } from '../../src/tx/verifier.ts'
 import { makeTx, randomNullifier } from '../helpers/txs.ts'
 
@@ -15,15 +15,16 @@ class CountingVerifier implements TxVerifier {
 function setup (config = {}) {
   const pool = new TxPool({ config })
   const verifier = new CountingVerifier()
-  const validator = new TxValidator({ gate: pool, verifier })
-  return { pool, verifier, validator }
+  const validator = new TxValidator({ verifier })
+  const intake = new TxIntake({ pool, validator })
+  return { pool, verifier, validator, intake }
 }
 
 describe('TxValidator', () => {
   it('accepts a valid tx and the pool admits it durably', async () => {
-    const { pool, validator } = setup()
+    const { pool, intake } = setup()
     const built = await makeTx({ payloadBytes: 40_000 })
-    const result = await submitTx(validator, pool, built.bytes)
+    const result = await intake.submit(built.bytes, { source: 'local' })
     expect(result.status).toBe('added')
     expect(pool.has(built.hash)).toBe(true)
     expect(await pool.getBody(built.hash)).toEqual(built.bytes)
@@ -38,8 +39,7 @@ describe('TxValidator', () => {
   })
 
   it('rejects oversized input before decoding it', async () => {
-    const pool = new TxPool()
-    const validator = new TxValidator({ gate: pool, limits: { maxPayloadBytes: 1000, maxNullifiers: 4 } })
+    const validator = new TxValidator({ limits: { maxPayloadBytes: 1000, maxNullifiers: 4 } })
     const built = await makeTx({ payloadBytes: 2000 })
     expect(await validator.validate(built.bytes)).toMatchObject({ status: 'rejected', rule: 'too-large' })
   })
@@ -57,50 +57,56 @@ describe('TxValidator', () => {
   })
 
   it('ignores expired, too-far, underpriced txs before verifying them', async () => {
-    const { validator, verifier } = setup({ minFee: 10n })
+    const { intake, verifier } = setup({ minFee: 10n })
     const expired = await makeTx({ expiresAt: Date.now() - 1 })
     const far = await makeTx({ expiresAt: Date.now() + 48 * 3600_000 })
     const cheap = await makeTx({ fee: 9n })
-    expect(await validator.validate(expired.bytes)).toMatchObject({ status: 'ignored', rule: 'expired' })
-    expect(await validator.validate(far.bytes)).toMatchObject({ status: 'ignored', rule: 'expiry-too-far' })
-    expect(await validator.validate(cheap.bytes)).toMatchObject({ status: 'ignored', rule: 'fee-below-floor' })
+    expect(await intake.check(expired.bytes)).toMatchObject({ status: 'ignored', rule: 'expired' })
+    expect(await intake.check(far.bytes)).toMatchObject({ status: 'ignored', rule: 'expiry-too-far' })
+    expect(await intake.check(cheap.bytes)).toMatchObject({ status: 'ignored', rule: 'fee-below-floor' })
     expect(verifier.calls).toBe(0)
   })
 
   it('ignores a duplicate and a nullifier conflict that does not outbid', async () => {
-    const { pool, validator } = setup()
+    const { intake } = setup()
     const n = randomNullifier()
     const first = await makeTx({ fee: 100n, nullifiers: [n] })
-    expect((await submitTx(validator, pool, first.bytes)).status).toBe('added')
-    expect(await validator.validate(first.bytes)).toMatchObject({ status: 'ignored', rule: 'duplicate' })
+    expect((await intake.submit(first.bytes, { source: 'local' })).status).toBe('added')
+    expect(await intake.check(first.bytes)).toMatchObject({ status: 'ignored', rule: 'duplicate' })
     const low = await makeTx({ fee: 109n, nullifiers: [n] })
-    expect(await validator.validate(low.bytes)).toMatchObject({ status: 'ignored', rule: 'replacement-underpriced' })
+    expect(await intake.check(low.bytes)).toMatchObject({ status: 'ignored', rule: 'replacement-underpriced' })
     const high = await makeTx({ fee: 110n, nullifiers: [n] })
-    const r = await submitTx(validator, pool, high.bytes)
+    const r = await intake.submit(high.bytes, { source: 'local' })
     expect(r.status).toBe('added')
     expect(r.status === 'added' && r.replaced.map(e => e.hash)).toEqual([first.hash])
   })
 
   it('verifies a tx once however often it is seen', async () => {
-    const { pool, validator, verifier } = setup()
+    const { intake, validator, verifier } = setup()
     const built = await makeTx()
     await validator.validate(built.bytes)
     await validator.validate(built.bytes)
     expect(verifier.calls).toBe(1)
     expect(validator.stats.cacheHits).toBe(1)
-    await submitTx(validator, pool, built.bytes)
+    await intake.submit(built.bytes, { source: 'local' })
     expect(verifier.calls).toBe(1)
   })
 
   it('caches bad verdicts too, but not verifier crashes', async () => {
-    const pool = new TxPool()
     let calls = 0
     const flaky: TxVerifier = { verify: async () => { calls++; throw new Error('backend down') } }
-    const validator = new TxValidator({ gate: pool, verifier: flaky })
+    const validator = new TxValidator({ verifier: flaky })
     const built = await makeTx()
     expect(await validator.validate(built.bytes)).toMatchObject({ status: 'rejected', rule: 'invalid-signature', message: /backend down/ })
     await validator.validate(built.bytes)
     expect(calls).toBe(2)
+  })
+
+  it('is pure: validity alone, whatever the pool would say (the intake asks the pool)', async () => {
+    const { validator, intake } = setup({ minFee: 10n })
+    const cheap = await makeTx({ fee: 9n })
+    expect(await validator.validate(cheap.bytes)).toMatchObject({ status: 'accepted' })
+    expect(await intake.check(cheap.bytes)).toMatchObject({ status: 'ignored', rule: 'fee-below-floor' })
   })
 
   it('builds txs with a custom signer', async () => {

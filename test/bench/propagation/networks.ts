@@ -5,7 +5,7 @@ import type { Libp2p } from 'libp2p'
 import type { PeerId } from '@libp2p/interface'
 import { gossipsub, type Gossip } from '../../../src/net/gossip.ts'
 import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
-import { TxPool, TxValidator, submitTx } from '../../../src/index.ts'
+import { TxIntake, TxPool, TxValidator } from '../../../src/index.ts'
 import { randomGraph } from '../../helpers/topology.ts'
 import { StreamMeter } from './meter.ts'
 import { bfsChildren, treeNode } from './tree-node.ts'
@@ -72,7 +72,7 @@ async function lightpoolNode (mode: 'full' | 'light'): Promise<BenchNode & { lp:
 async function pushNode (lazyWindow: boolean): Promise<BenchNode> {
   const meter = new StreamMeter()
   const pool = new TxPool({ config: POOL })
-  const validator = new TxValidator({ gate: pool })
+  const intake = new TxIntake({ pool, validator: new TxValidator() })
   const libp2p = await benchLibp2p(meter, lazyWindow ? muxer() : yamux(), {
     pubsub: gossipsub({
       // gossipsub's own message id for unsigned messages: SHA-256 of the data,
@@ -88,7 +88,7 @@ async function pushNode (lazyWindow: boolean): Promise<BenchNode> {
   pubsub.subscribe(TOPIC)
   pubsub.addEventListener('gossipsub:message', (evt) => {
     const { msgId, propagationSource, msg } = evt.detail
-    void submitTx(validator, pool, msg.data).then((r) => {
+    void intake.submit(msg.data, { source: 'gossip' }).then((r) => {
       pubsub.reportMessageValidationResult(msgId, propagationSource.toString(), r.status === 'added' ? 'accept' : r.status === 'rejected' ? 'reject' : 'ignore')
       if (r.status === 'added') for (const fn of arrivals) fn(r.hash)
     })
@@ -97,7 +97,7 @@ async function pushNode (lazyWindow: boolean): Promise<BenchNode> {
     meter,
     libp2p,
     publish: async (bytes) => {
-      const r = await submitTx(validator, pool, bytes)
+      const r = await intake.submit(bytes, { source: 'local' })
       if (r.status !== 'added') throw new Error(`publish refused: ${r.status}`)
       await pubsub.publish(TOPIC, bytes)
     },

@@ -2,7 +2,7 @@ import type { PeerId, Stream } from '@libp2p/interface'
 import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import type { Libp2p } from 'libp2p'
 import { muxer } from '../../../src/net/muxer.ts'
-import { TxPool, TxValidator, submitTx, type PoolConfig } from '../../../src/index.ts'
+import { TxIntake, TxPool, TxValidator, type PoolConfig } from '../../../src/index.ts'
 import type { StreamMeter } from './meter.ts'
 import { benchLibp2p } from './stack.ts'
 
@@ -31,7 +31,7 @@ export interface TreeNode {
 
 export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>): Promise<TreeNode> {
   const txs = new TxPool({ config: pool })
-  const validator = new TxValidator({ gate: txs })
+  const intake = new TxIntake({ pool: txs, validator: new TxValidator() })
   const libp2p = await benchLibp2p(meter, muxer())
   let self = -1
   let stopping = false
@@ -59,7 +59,7 @@ export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>): 
   const receive = async (frame: Uint8Array): Promise<void> => {
     const origin = new DataView(frame.buffer, frame.byteOffset).getUint16(0)
     const tx = frame.subarray(2)
-    const r = await submitTx(validator, txs, tx)
+    const r = await intake.submit(tx, { source: 'gossip' })
     if (r.status !== 'added') return
     for (const fn of arrivals) fn(r.hash)
     await forward(origin, tx)
@@ -83,7 +83,7 @@ export async function treeNode (meter: StreamMeter, pool: Partial<PoolConfig>): 
     libp2p,
     route: (index, table) => { self = index; children = table },
     publish: async (bytes) => {
-      const r = await submitTx(validator, txs, bytes)
+      const r = await intake.submit(bytes, { source: 'local' })
       if (r.status !== 'added') throw new Error(`publish refused: ${r.status}`)
       await forward(self, bytes)
     },
