@@ -28,7 +28,7 @@ export interface BrowserLightpoolInit {
    */
   store?: PoolStore | 'memory'
   /** Options of the default IndexedDB store (budget, quota share…). */
-  storeOptions?: Omit<IdbPoolStoreInit, 'name' | 'onEvict'>
+  storeOptions?: Omit<IdbPoolStoreInit, 'name'>
   /** libp2p's peer store. Default: IndexedDB (datastore-idb), so a reloaded tab finds its peers again; memory when `store` is 'memory'. */
   datastore?: Datastore | 'memory'
   /**
@@ -153,10 +153,6 @@ export async function createBrowserLightpool (init: BrowserLightpoolInit): Promi
     throw err
   }
 
-  if (storage !== undefined) {
-    // the store evicted records to stay within its budget or the browser's quota: the pool lets go of them too
-    storage.onEvict = (hashes) => { for (const h of hashes) node.pool.remove(h, 'evicted') }
-  }
   const connectivity = node.libp2p.services.connectivity as BrowserConnectivity
   const stop = node.stop
   return Object.assign(node, {

@@ -1,98 +1,17 @@
 import { BTree } from '../util/btree.ts'
-import { DEFAULT_TX_LIMITS, maxTxBytes } from '../tx/limits.ts'
 import type { TxMeta } from '../tx/types.ts'
 import { Emitter } from '../util/emitter.ts'
 import { LruCache } from '../util/lru.ts'
-import { ignored, type Refusal } from '../tx/refusals.ts'
-import { checkPolicy, type AdmissionPolicy } from './policy.ts'
-import { MemoryPoolStore, type PoolStore, type StoredTx } from './store.ts'
+import { ignored } from '../tx/refusals.ts'
+import { checkPolicy } from './policy.ts'
+import { DEFAULT_POOL_CONFIG, validateConfig, type PoolConfig } from './config.ts'
+import type { AddResult, AdmissionCheck, PoolEntry, PoolEvents, PoolPage, PoolStats, RemovalReason } from './types.ts'
+import { MemoryPoolStore, StoreFullError, type PoolStore, type StoredTx } from './store.ts'
 import { StoreWriter } from './store-writer.ts'
 
-export interface PoolConfig extends AdmissionPolicy {
-  /** Most pending txs. Default 10 000. */
-  maxCount: number
-  /** Most bytes of pending txs (sum of encoded sizes). Default 512 MiB. */
-  maxBytes: number
-  /**
-   * A tx that shares a nullifier with pending ones replaces them only if its fee
-   * is at least this many percent above each of theirs (and strictly higher).
-   * Without a bump, two txs could replace each other forever for free. Default 10.
-   */
-  replacementBumpPercent: number
-  /** How many nullifiers of mined txs to remember, to refuse late txs that spend them. Default 10 000. */
-  minedNullifierMemory: number
-  /** How often `start()`ed pools sweep expired txs. Default 1 s. */
-  sweepIntervalMs: number
-}
+export { DEFAULT_POOL_CONFIG, type PoolConfig } from './config.ts'
 
-export const DEFAULT_POOL_CONFIG: Readonly<PoolConfig> = Object.freeze({
-  maxCount: 10_000,
-  maxBytes: 512 * 1024 * 1024,
-  replacementBumpPercent: 10,
-  minedNullifierMemory: 10_000,
-  sweepIntervalMs: 1_000,
-  minFee: 1n,
-  minTimeToLiveMs: 2_000,
-  maxExpiryAheadMs: 24 * 60 * 60 * 1000,
-  maxTxBytes: maxTxBytes(DEFAULT_TX_LIMITS)
-})
-
-/** A pending tx as the pool holds it. Treat as read-only. */
-export interface PoolEntry extends TxMeta {
-  /** Unix ms when this node admitted it. */
-  readonly receivedAt: number
-  /** Whether this node holds the body (always, on a full node; on demand, on a light one). */
-  hasBody: boolean
-}
-
-export type RemovalReason =
-  /** a tx with a shared nullifier outbid it */
-  | 'replaced'
-  /** the pool was full and a better tx needed the room */
-  | 'evicted'
-  | 'expired'
-  /** included in a block */
-  | 'mined'
-  /** shares a nullifier with a mined tx */
-  | 'conflict'
-  /** its body turned out invalid (light nodes admit on announcement) */
-  | 'invalid'
-  /** the store could not persist it, so it was never acknowledged */
-  | 'store-failed'
-  /** removed by its owner */
-  | 'removed'
-
-export interface PoolEvents {
-  added: { tx: PoolEntry, replaced: PoolEntry[], evicted: PoolEntry[] }
-  removed: { tx: PoolEntry, reason: RemovalReason, by?: string }
-  /** a light node obtained the body of a pending tx */
-  body: { tx: PoolEntry }
-}
-
-export type AdmissionCheck =
-  | { ok: true, replaces: PoolEntry[], evicts: PoolEntry[] }
-  | ({ ok: false } & Refusal)
-
-export type AddResult =
-  | { status: 'added', tx: PoolEntry, replaced: PoolEntry[], evicted: PoolEntry[] }
-  | Refusal
-
-export interface PoolStats {
-  count: number
-  bytes: number
-  withBody: number
-  maxCount: number
-  maxBytes: number
-  minFee: bigint
-  /** The fee a new tx needs now: the configured floor, or above the worst pending tx when full. */
-  feeFloor: bigint
-}
-
-export interface PoolPage {
-  txs: PoolEntry[]
-  /** Pass back as `cursor` for the next page; absent on the last page. */
-  next?: string
-}
+export type { AddResult, AdmissionCheck, PoolEntry, PoolEvents, PoolPage, PoolStats, RemovalReason } from './types.ts'
 
 export interface PoolInit {
   config?: Partial<PoolConfig>
@@ -127,6 +46,8 @@ export class TxPool {
   private readonly byNullifier = new Map<string, PoolEntry>()
   private readonly minedNullifiers: LruCache<string, true>
   private totalBytes = 0
+  /** What the entries cost against the store's budget, in its accounting (0 for a store without one). */
+  private storeBytes = 0
   private withBody = 0
   private sweepTimer: ReturnType<typeof setInterval> | undefined
 
@@ -154,7 +75,7 @@ export class TxPool {
    * Would `meta` be admitted now, and at whose expense? Needs metadata only,
    * so the network layer calls it before downloading a body.
    */
-  canAdmit (meta: TxMeta): AdmissionCheck {
+  canAdmit (meta: TxMeta, withBody = true): AdmissionCheck {
     const refusal = checkPolicy(meta, this.config, this.now())
     if (refusal !== undefined) return { ok: false, ...refusal }
     if (this.byHash.has(meta.hash)) return { ok: false, ...ignored('duplicate', 'already pending') }
@@ -172,12 +93,17 @@ export class TxPool {
       }
     }
 
-    if (meta.size > this.config.maxBytes) return { ok: false, ...ignored('pool-full', 'larger than the whole pool') }
+    const storeCap = this.storeBudget()
+    if (meta.size > this.config.maxBytes || this.footprint(meta, withBody) > storeCap) return { ok: false, ...ignored('pool-full', 'larger than the whole pool') }
     let count = this.byHash.size + 1 - replaces.length
     let bytes = this.totalBytes + meta.size
-    for (const old of replaces) bytes -= old.size
+    let stored = this.storeBytes + this.footprint(meta, withBody)
+    for (const old of replaces) {
+      bytes -= old.size
+      stored -= this.footprint(old, old.hasBody)
+    }
     const evicts: PoolEntry[] = []
-    if (count > this.config.maxCount || bytes > this.config.maxBytes) {
+    if (count > this.config.maxCount || bytes > this.config.maxBytes || stored > storeCap) {
       for (const [victim] of this.byRank.entriesReversed()) {
         if (replaces.includes(victim)) continue
         if (compareRank(meta, victim) >= 0) {
@@ -186,7 +112,8 @@ export class TxPool {
         evicts.push(victim)
         count--
         bytes -= victim.size
-        if (count <= this.config.maxCount && bytes <= this.config.maxBytes) break
+        stored -= this.footprint(victim, victim.hasBody)
+        if (count <= this.config.maxCount && bytes <= this.config.maxBytes && stored <= storeCap) break
       }
     }
     return { ok: true, replaces, evicts }
@@ -201,7 +128,7 @@ export class TxPool {
    * and a record the pool now refuses is deleted from the store.
    */
   async add (meta: TxMeta, body?: Uint8Array, opts: { receivedAt?: number, persisted?: boolean } = {}): Promise<AddResult> {
-    const check = this.canAdmit(meta)
+    const check = this.canAdmit(meta, body !== undefined)
     if (!check.ok) {
       if (opts.persisted === true && check.rule !== 'duplicate') void this.writer.delete(meta.hash)
       return { status: check.status, rule: check.rule, message: check.message }
@@ -224,7 +151,7 @@ export class TxPool {
       const record: StoredTx = { meta, receivedAt: entry.receivedAt }
       if (body !== undefined) record.body = body
       try {
-        await this.writer.put(record)
+        await this.persist(entry, record)
       } catch (err) {
         if (this.byHash.get(entry.hash) === entry) this.removeEntry(entry, 'store-failed')
         throw err
@@ -242,12 +169,63 @@ export class TxPool {
     const entry = this.byHash.get(hash)
     if (entry === undefined) return false
     if (!entry.hasBody) {
+      const growth = this.footprint(entry, true) - this.footprint(entry, false)
       entry.hasBody = true
       this.withBody++
-      await this.writer.put({ meta: entry, body, receivedAt: entry.receivedAt })
+      this.storeBytes += growth
+      try {
+        // the body may not fit beside what the store holds: worse txs make room, or it stays unattached
+        if (this.storeBytes > this.storeBudget() && !this.evictForStore(entry)) throw new StoreFullError(`no room for the body of ${hash}`, this.storeBudget())
+        await this.persist(entry, { meta: entry, body, receivedAt: entry.receivedAt })
+      } catch (err) {
+        if (this.byHash.get(hash) === entry && entry.hasBody) {
+          entry.hasBody = false
+          this.withBody--
+          this.storeBytes -= growth
+        }
+        if (err instanceof StoreFullError) return false
+        throw err
+      }
       this.events.emit('body', { tx: entry })
     }
     return true
+  }
+
+  /**
+   * Writes `entry`'s record. A store out of room (StoreFullError) has lowered
+   * its budget: the pool evicts txs worse than this one down to it and tries
+   * again, a bounded number of times.
+   */
+  private async persist (entry: PoolEntry, record: StoredTx): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.writer.put(record)
+        return
+      } catch (err) {
+        const retry = err instanceof StoreFullError && attempt < STORE_FULL_RETRIES &&
+          this.byHash.get(entry.hash) === entry && this.evictForStore(entry)
+        if (!retry) throw err
+      }
+    }
+  }
+
+  /** Evicts txs worse than `keep`, worst first, until the entries fit the store's budget. False if they cannot. */
+  private evictForStore (keep: PoolEntry): boolean {
+    const cap = this.storeBudget()
+    while (this.storeBytes > cap) {
+      const victim = this.byRank.maxKey()
+      if (victim === undefined || compareRank(victim, keep) <= 0) return false
+      this.removeEntry(victim, 'evicted', keep.hash)
+    }
+    return true
+  }
+
+  private storeBudget (): number {
+    return this.store.recordBytes === undefined ? Infinity : this.store.budgetBytes ?? Infinity
+  }
+
+  private footprint (meta: TxMeta, hasBody: boolean): number {
+    return this.store.recordBytes?.(meta, hasBody) ?? 0
   }
 
   /** The body of a pending tx, if this node holds it. */
@@ -408,6 +386,7 @@ export class TxPool {
     this.byExpiry.set(entry, undefined)
     for (const n of entry.nullifiers) this.byNullifier.set(n, entry)
     this.totalBytes += entry.size
+    this.storeBytes += this.footprint(entry, entry.hasBody)
     if (entry.hasBody) this.withBody++
   }
 
@@ -419,26 +398,22 @@ export class TxPool {
       if (this.byNullifier.get(n) === entry) this.byNullifier.delete(n)
     }
     this.totalBytes -= entry.size
+    this.storeBytes -= this.footprint(entry, entry.hasBody)
     if (entry.hasBody) this.withBody--
     void this.writer.delete(entry.hash)
     this.events.emit('removed', by === undefined ? { tx: entry, reason } : { tx: entry, reason, by })
   }
 }
 
+/**
+ * Times a write refused for want of room is retried after evicting down to
+ * the store's lowered budget. Each refusal lowers the budget further (the
+ * IndexedDB store takes 10 % more off each time), so 4 reach any real quota.
+ */
+const STORE_FULL_RETRIES = 4
+
 function parseCursor (cursor: string): { fee: bigint, hash: string } {
   const m = /^(\d{1,20}):([0-9a-f]{64})$/.exec(cursor)
   if (m === null) throw new RangeError('invalid page cursor')
   return { fee: BigInt(m[1]!), hash: m[2]! }
-}
-
-function validateConfig (c: PoolConfig): void {
-  const positiveInts: Array<keyof PoolConfig> = ['maxCount', 'maxBytes', 'sweepIntervalMs', 'maxTxBytes', 'minedNullifierMemory']
-  for (const key of positiveInts) {
-    const v = c[key]
-    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) throw new RangeError(`pool config ${key} must be a positive integer, got ${String(v)}`)
-  }
-  for (const key of ['minTimeToLiveMs', 'maxExpiryAheadMs', 'replacementBumpPercent'] as const) {
-    if (!Number.isSafeInteger(c[key]) || c[key] < 0) throw new RangeError(`pool config ${key} must be a non-negative integer, got ${c[key]}`)
-  }
-  if (typeof c.minFee !== 'bigint' || c.minFee < 0n) throw new RangeError('pool config minFee must be a non-negative bigint')
 }

@@ -25,13 +25,39 @@ export interface StoreBatch {
  * - It is called with one batch at a time (the pool's writer serializes them),
  *   so an implementation need not order concurrent writes.
  * - `entries` streams; a store with a million records must reload in bounded memory.
- * - A failed write rejects and leaves the store as it was before the batch.
+ * - A failed write rejects and leaves the store as it was before the batch
+ *   (a store may land a batch's deletes alone when its room ran out: the
+ *   pool has already let go of what they delete).
+ * - A store knows nothing of policy: it never drops a record on its own. A
+ *   store with limited room says how much (`budgetBytes`, in its own
+ *   accounting, `recordBytes`), and the pool keeps within it by evicting its
+ *   worst txs; a write that still does not fit rejects with StoreFullError,
+ *   and the store's `budgetBytes` then says what does fit.
  */
 export interface PoolStore {
   write: (batch: StoreBatch) => Promise<void>
   getBody: (hash: string) => Promise<Uint8Array | undefined>
   entries: () => AsyncIterable<StoredTx>
   close: () => Promise<void>
+  /** Most bytes the store can keep, as `recordBytes` counts them. Absent: as many as the pool's own caps allow. */
+  readonly budgetBytes?: number
+  /** What one record costs against `budgetBytes`. Present whenever `budgetBytes` is. */
+  recordBytes?: (meta: TxMeta, hasBody: boolean) => number
+}
+
+/**
+ * A write refused for want of room (a browser's quota, a budget): the store
+ * is as it was before the batch. `budgetBytes` is what the store now knows it
+ * can hold; the pool evicts down to it and tries again.
+ */
+export class StoreFullError extends Error {
+  readonly budgetBytes: number
+
+  constructor (problem: string, budgetBytes: number, options?: ErrorOptions) {
+    super(`${problem}; the store now keeps under ${budgetBytes} bytes, and the pool evicts its worst txs down to that`, options)
+    this.name = 'StoreFullError'
+    this.budgetBytes = budgetBytes
+  }
 }
 
 /** A store in memory: for tests, and for a node that keeps nothing across restarts. */

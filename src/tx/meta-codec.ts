@@ -9,9 +9,9 @@ import type { TxMeta } from './types.ts'
  *
  *   32B hash | u32 size | u64 fee | u64 expiresAt | u8 count | 32B × count nullifiers
  *
- * 61 + 32·n bytes. Decoding checks `size` and the nullifier count against the
- * envelope limits, so a lying announcement cannot make us fetch more than a
- * tx can be.
+ * META_FIXED_BYTES (53) + 32·n bytes. Decoding checks `size` and the
+ * nullifier count against the envelope limits, so a lying announcement cannot
+ * make us fetch more than a tx can be.
  */
 export const META_FIXED_BYTES = 32 + 4 + 8 + 8 + 1
 

@@ -137,24 +137,34 @@ describe.skipIf(NO_BROWSER)('IndexedDB pool store (Chromium)', () => {
     expect(r.count).toBe(301)
   })
 
-  it('keeps within its byte budget by evicting the lowest fees first, and the pool drops them too', async () => {
+  it('keeps within its byte budget: the pool evicts the lowest fees first, and the store refuses what is over', async () => {
     const page = await freshPage()
     const r = await page.evaluate(async () => {
       const { IdbPoolStore, TxPool, record } = window.harness
       const evicted: string[] = []
       const store = await IdbPoolStore.open({ name: 'budget', persist: false, budgetBytes: 60_000 })
       const pool = new TxPool({ store, config: { minTimeToLiveMs: 0 } })
-      store.onEvict = (hashes) => { for (const h of hashes) { evicted.push(h); pool.remove(h, 'evicted') } }
+      pool.events.on('removed', ({ tx, reason }) => { if (reason === 'evicted') evicted.push(tx.hash) })
       const recs = Array.from({ length: 20 }, (_, i) => record(BigInt(((i * 7) % 20) + 1), 5_000, true))
       for (const rec of recs) await pool.add(rec.meta, rec.body)
       await pool.flush()
       const usage = await store.usage()
       const kept = [...pool.best()].map(t => Number(t.fee))
       const evictedFees = evicted.map(h => Number(recs.find(x => x.meta.hash === h)!.meta.fee))
+      // the store alone, asked to go over its budget, refuses with a typed error and keeps what it had
+      let refusal = ''
+      try {
+        await store.write({ put: [record(1000n, 60_000, true)], delete: [] })
+      } catch (err) {
+        refusal = (err as Error).name
+      }
+      const after = await store.usage()
       await pool.stop()
       await store.close()
-      return { usage, budget: store.budgetBytes, kept, evictedFees, poolSize: pool.size }
+      return { usage, budget: store.budgetBytes, kept, evictedFees, poolSize: pool.size, refusal, unchanged: after.count === usage.count && after.bytes === usage.bytes }
     })
+    expect(r.refusal).toBe('StoreFullError')
+    expect(r.unchanged).toBe(true)
     expect(r.usage.bytes).toBeLessThanOrEqual(r.budget)
     expect(r.evictedFees.length).toBeGreaterThan(0)
     expect(r.poolSize).toBe(r.usage.count)
@@ -203,24 +213,27 @@ describe.skipIf(NO_BROWSER)('IndexedDB pool store (Chromium)', () => {
     const cdp = await page.context().newCDPSession(page)
     await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.url, quotaSize: 3 * 1024 * 1024 })
     const r = await page.evaluate(async () => {
-      const { IdbPoolStore, record, collect } = window.harness
+      const { IdbPoolStore, TxPool, record, collect } = window.harness
       const evicted: string[] = []
       // budget and quota share set high so that the browser, not the budget, says no first
       const store = await IdbPoolStore.open({ name: 'quota', persist: false, budgetBytes: 1 << 30, quotaFraction: 1 })
-      store.onEvict = (hashes) => { evicted.push(...hashes) }
+      // the store evicts nothing: the pool does, down to the budget the store learned
+      const pool = new TxPool({ store, config: { minTimeToLiveMs: 0 } })
+      pool.events.on('removed', ({ tx, reason }) => { if (reason === 'evicted') evicted.push(tx.hash) })
       let written = 0
       let failures = 0
       const errors: string[] = []
       for (let i = 0; i < 200; i++) {
         try {
           // incompressible 60 kB bodies, one per transaction, rising fees
-          await store.write({ put: [record(BigInt(i + 1), 60_000, true)], delete: [] })
-          written++
+          const rec = record(BigInt(i + 1), 60_000, true)
+          if ((await pool.add(rec.meta, rec.body)).status === 'added') written++
         } catch (err) {
           failures++
           errors.push((err as Error).name)
         }
       }
+      await pool.stop()
       const info = await store.info()
       const all = await collect(store)
       const bodiesOk = (await Promise.all(all.map(async r => (await store.getBody(r.meta.hash))?.byteLength === 60_000))).every(Boolean)

@@ -1,8 +1,8 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
-import { fromHex } from '../../src/tx/hex.ts'
 import { DEFAULT_TX_LIMITS, type TxLimits } from '../../src/tx/limits.ts'
-import { decodeMeta, encodeMeta } from '../../src/tx/meta-codec.ts'
-import type { PoolStore, StoreBatch, StoredTx } from '../../src/pool/store.ts'
+import { decodeMeta, encodeMeta, META_FIXED_BYTES } from '../../src/tx/meta-codec.ts'
+import type { TxMeta } from '../../src/tx/types.ts'
+import { StoreFullError, type PoolStore, type StoreBatch, type StoredTx } from '../../src/pool/store.ts'
 
 /**
  * The pool's store in a browser tab: IndexedDB, through `idb`.
@@ -10,16 +10,17 @@ import type { PoolStore, StoreBatch, StoredTx } from '../../src/pool/store.ts'
  * Schema (one database per network and tab slot, see ../tab-slot.ts):
  *
  *   txs     key: hash (hex)     { hash, meta: encodeMeta bytes, receivedAt,
- *                                 hasBody, bytes, rank, expiresAt }
- *           index rank          fee (u64 BE) ‖ ¬hash: ascending = worst first,
- *                               the pool's own order (lower fee, then larger hash)
+ *                                 hasBody, bytes, expiresAt }
+ *           index rank          (v1) unused since the pool alone evicts: rows
+ *                               no longer carry `rank`, so the index empties
+ *                               as records are rewritten; a v3 may drop it
  *           index expiresAt     (v2) to drop expired records at open
  *   bodies  key: hash (hex)     the tx's encoding, for the txs that have one
  *   meta    key: name           'usage' → { bytes, count }: kept exact in every
  *                               write transaction, so nothing ever scans to sum
  *
- * Metadata and bodies are separate stores so that accounting, eviction and
- * deletes touch ~150-byte rows, never 40 KB bodies.
+ * Metadata and bodies are separate stores so that accounting and deletes
+ * touch ~150-byte rows, never 40 KB bodies.
  *
  * Contract (src/pool/store.ts): a `write` is one readwrite transaction with
  * `durability: 'strict'` (all of it lands, or none of it, and it is on disk
@@ -27,15 +28,15 @@ import type { PoolStore, StoreBatch, StoredTx } from '../../src/pool/store.ts'
  * short read transaction each.
  *
  * Space: the store keeps under a byte budget, min(`budgetBytes`,
- * `quotaFraction` × the origin's quota from `navigator.storage.estimate()`).
- * A write that would exceed it evicts the worst records (lowest fee first, via
- * the `rank` index) in the same transaction. If the browser still refuses
- * with QuotaExceededError, the transaction has aborted (nothing landed): the
- * store evicts the worst records in a transaction of deletes only (Chromium
- * refuses any transaction that puts a value while the origin is over quota),
- * lowers its own ceiling to what fits, and retries — a bounded number of
- * times, then it rejects and the pool takes the tx out again. Evicted hashes
- * go to `onEvict`, so the pool drops them too and its view stays the store's.
+ * `quotaFraction` × the origin's quota from `navigator.storage.estimate()`),
+ * and never drops a record on its own: the pool reads `budgetBytes` and
+ * `recordBytes` and evicts its worst txs to stay within them. A write that
+ * would still exceed the budget rejects with StoreFullError. So does one the
+ * browser refuses with QuotaExceededError (the transaction aborted, nothing
+ * landed), after the store has landed the batch's deletes alone (Chromium
+ * refuses any transaction that puts a value while the origin is near its
+ * quota, but deletes go through) and retried the puts once; it then lowers its
+ * budget to what it learned fits, so the pool evicts down to it and retries.
  */
 export interface IdbPoolStoreInit {
   /** Database name. Default "lightpool-pool". */
@@ -50,11 +51,7 @@ export interface IdbPoolStoreInit {
   pageSize?: number
   /** Decoding limits for stored metadata. Default: the envelope defaults. */
   limits?: TxLimits
-  /** Told which records were evicted (worst first) to keep within budget or quota, after their transaction committed. */
-  onEvict?: (hashes: string[], reason: EvictReason) => void
 }
-
-export type EvictReason = 'budget' | 'quota'
 
 export interface StorageInfo {
   /** Bytes and records this store accounts for. */
@@ -67,8 +64,7 @@ export interface StorageInfo {
   originQuota?: number
   /** Whether the browser granted persistent storage. */
   persisted?: boolean
-  /** Records evicted since open, and QuotaExceededErrors survived. */
-  evicted: number
+  /** QuotaExceededErrors the browser raised since open. */
   quotaErrors: number
 }
 
@@ -79,7 +75,6 @@ interface TxRow {
   hasBody: boolean
   /** Accounted bytes of this record: metadata, body and a fixed overhead. */
   bytes: number
-  rank: ArrayBuffer
   expiresAt: number
 }
 
@@ -98,8 +93,12 @@ export const DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
 /** Keys, index entries and structured-clone framing per record, roughly; keeps the budget honest for small records. */
 export const RECORD_OVERHEAD_BYTES = 256
 const USAGE_KEY = 'usage'
-/** QuotaExceededError retries per write, each after evicting more. */
-const QUOTA_RETRIES = 4
+/**
+ * How much below what it held the budget drops at each QuotaExceededError in
+ * a row: 10 % of usage per strike, so a few strikes reach any real quota
+ * without throwing away most of the pool on the first.
+ */
+export const QUOTA_MARGIN_FRACTION = 0.1
 
 /**
  * Schema migrations, in order. `upgrade` runs every one newer than the
@@ -126,15 +125,6 @@ const MIGRATIONS: Array<{ version: number, apply: (db: IDBPDatabase<PoolDb>, tx:
   }
 ]
 
-/** fee as u64 big-endian, then the hash with every bit flipped: ascending order is the pool's worst-first order. */
-export function rankKey (fee: bigint, hash: string): ArrayBuffer {
-  const out = new Uint8Array(40)
-  new DataView(out.buffer).setBigUint64(0, fee)
-  const h = fromHex(hash)
-  for (let i = 0; i < 32; i++) out[8 + i] = ~h[i]! & 0xff
-  return out.buffer
-}
-
 export function isQuotaError (err: unknown): boolean {
   const name = (err as { name?: string } | null)?.name
   return name === 'QuotaExceededError' || (err as { code?: number } | null)?.code === 22
@@ -142,7 +132,6 @@ export function isQuotaError (err: unknown): boolean {
 
 export class IdbPoolStore implements PoolStore {
   readonly name: string
-  onEvict: ((hashes: string[], reason: EvictReason) => void) | undefined
   private readonly db: IDBPDatabase<PoolDb>
   private readonly pageSize: number
   private readonly limits: TxLimits
@@ -151,8 +140,9 @@ export class IdbPoolStore implements PoolStore {
   private originQuota: number | undefined
   private originUsage: number | undefined
   private persisted: boolean | undefined
-  private evictedCount = 0
   private quotaErrors = 0
+  /** QuotaExceededErrors since the last write that landed. */
+  private quotaStrikes = 0
   private closed = false
   /** Set when another tab upgrades the schema: this connection was closed for it. */
   private superseded = false
@@ -164,7 +154,6 @@ export class IdbPoolStore implements PoolStore {
     this.limits = init.limits ?? DEFAULT_TX_LIMITS
     this.configuredBudget = init.budgetBytes ?? DEFAULT_BUDGET_BYTES
     this.budget = this.configuredBudget
-    this.onEvict = init.onEvict
   }
 
   /** Opens (creating or upgrading) the database, asks for persistent storage, sizes the budget and drops expired records. */
@@ -206,37 +195,47 @@ export class IdbPoolStore implements PoolStore {
 
   get budgetBytes (): number { return this.budget }
 
-  async write (batch: StoreBatch): Promise<void> {
-    this.checkOpen()
-    let lastErr: unknown
-    for (let attempt = 0; attempt <= QUOTA_RETRIES; attempt++) {
-      try {
-        const evicted = await this.apply(batch)
-        this.reportEvicted(evicted, attempt === 0 ? 'budget' : 'quota')
-        return
-      } catch (err) {
-        if (!isQuotaError(err)) throw err
-        // the transaction aborted: nothing of the batch landed. Make room, lower the ceiling, retry.
-        lastErr = err
-        this.quotaErrors++
-        const usage = await this.usage()
-        const incoming = batch.put.reduce((n, r) => n + recordBytes(r), 0)
-        const target = Math.max(0, Math.min(this.budget, usage.bytes) - incoming - Math.ceil(usage.bytes * 0.1 * (attempt + 1)))
-        // what the browser holds is less than we thought: keep under it from now on
-        this.budget = target + incoming
-        const evicted = await this.evictDownTo(target)
-        this.reportEvicted(evicted, 'quota')
-        if (evicted.length === 0 && usage.count === 0) break
-      }
-    }
-    throw lastErr
+  /** What one record costs against the budget: its metadata row, its body, and a fixed overhead. */
+  recordBytes (meta: TxMeta, hasBody: boolean): number {
+    return RECORD_OVERHEAD_BYTES + META_FIXED_BYTES + 32 * meta.nullifiers.length + (hasBody ? meta.size : 0)
   }
 
-  /** One atomic, durable transaction: deletes, puts, usage, and eviction down to the budget. Returns the evicted hashes. */
-  private async apply (batch: StoreBatch): Promise<string[]> {
+  async write (batch: StoreBatch): Promise<void> {
+    this.checkOpen()
+    try {
+      await this.apply(batch)
+    } catch (err) {
+      if (!isQuotaError(err)) throw err
+      this.quotaErrors++
+      // the transaction aborted: nothing of the batch landed. Its deletes alone go through on an origin
+      // near its quota, and may make room for its puts.
+      let refusal: unknown = err
+      if (batch.delete.length > 0 && batch.put.length > 0) {
+        await this.deleteOnly(batch.delete)
+        try {
+          await this.apply({ put: batch.put, delete: [] })
+          this.quotaStrikes = 0
+          return
+        } catch (again) {
+          if (!isQuotaError(again)) throw again
+          this.quotaErrors++
+          refusal = again
+        }
+      }
+      // what the browser holds is less than we thought: keep under less from now on
+      this.quotaStrikes++
+      const usage = await this.usage()
+      this.budget = Math.max(0, Math.min(this.budget, usage.bytes) - Math.ceil(usage.bytes * QUOTA_MARGIN_FRACTION * this.quotaStrikes))
+      throw new StoreFullError(`the browser refused to store more (${(refusal as Error).name})`, this.budget, { cause: refusal })
+    }
+    this.quotaStrikes = 0
+  }
+
+  /** One atomic, durable transaction: deletes, puts and usage; refused whole if it would leave the store over its budget. */
+  private async apply (batch: StoreBatch): Promise<void> {
     // encode first: a record that cannot be encoded fails the batch before any request
-    const rows = batch.put.map(rec => ({ rec, row: toRow(rec) }))
-    return await inTransaction(this.db, async (tx) => {
+    const rows = batch.put.map(rec => ({ rec, row: this.toRow(rec) }))
+    await inTransaction(this.db, async (tx) => {
       const txs = tx.objectStore('txs')
       const bodies = tx.objectStore('bodies')
       const usage = await readUsage(tx)
@@ -268,29 +267,36 @@ export class IdbPoolStore implements PoolStore {
         else if (row?.hasBody === true) pending.push(bodies.delete(hash))
       }
       await Promise.all(pending)
-      const evicted = usage.bytes > this.budget ? await evictWorst(tx, usage, this.budget) : []
+      // deletes never fail for want of room: only a batch that grows the store is held to the budget
+      if (rows.length > 0 && usage.bytes > this.budget) throw new StoreFullError(`a batch of ${rows.length} records would hold ${usage.bytes} bytes`, this.budget)
       await tx.objectStore('meta').put(usage, USAGE_KEY)
-      return evicted
     })
   }
 
   /**
-   * Evicts the worst records until the store holds at most `target` bytes.
-   * Used when the browser refuses writes: Chromium refuses *any* transaction
-   * that puts a value while the origin is over its quota, so the deletes go
-   * in a transaction of deletes only (the usage row is deleted with them),
-   * and the new usage is written after, once there is room. If that second
-   * step never happens, the missing row is recomputed from the rows.
+   * Deletes records in a transaction of deletes only: Chromium refuses *any*
+   * transaction that puts a value while the origin is at its quota, so the
+   * usage row is deleted with them and rewritten after, once there is room.
+   * If that second step never happens, the missing row is recomputed from the rows.
    */
-  private async evictDownTo (target: number): Promise<string[]> {
-    const { evicted, usage } = await inTransaction(this.db, async (tx) => {
+  private async deleteOnly (hashes: string[]): Promise<void> {
+    const { n, usage } = await inTransaction(this.db, async (tx) => {
       const usage = await readUsage(tx)
-      const evicted = usage.bytes > target ? await evictWorst(tx, usage, target) : []
-      if (evicted.length > 0) await tx.objectStore('meta').delete(USAGE_KEY)
-      return { evicted, usage }
+      const rows = await Promise.all(hashes.map(async h => await tx.objectStore('txs').get(h)))
+      let n = 0
+      const pending: Array<Promise<unknown>> = []
+      for (const row of rows) {
+        if (row === undefined) continue
+        usage.bytes -= row.bytes
+        usage.count--
+        n++
+        pending.push(tx.objectStore('txs').delete(row.hash), tx.objectStore('bodies').delete(row.hash))
+      }
+      await Promise.all(pending)
+      if (n > 0) await tx.objectStore('meta').delete(USAGE_KEY)
+      return { n, usage }
     })
-    if (evicted.length > 0) await this.putUsage(usage)
-    return evicted
+    if (n > 0) await this.putUsage(usage)
   }
 
   private async putUsage (usage: Usage): Promise<void> {
@@ -301,13 +307,14 @@ export class IdbPoolStore implements PoolStore {
     }
   }
 
-  private reportEvicted (hashes: string[], reason: EvictReason): void {
-    if (hashes.length === 0) return
-    this.evictedCount += hashes.length
-    try {
-      this.onEvict?.(hashes, reason)
-    } catch (err) {
-      console.error('lightpool: onEvict listener threw', err)
+  private toRow (rec: StoredTx): TxRow {
+    return {
+      hash: rec.meta.hash,
+      meta: encodeMeta(rec.meta),
+      receivedAt: rec.receivedAt,
+      hasBody: rec.body !== undefined,
+      bytes: this.recordBytes(rec.meta, rec.body !== undefined),
+      expiresAt: rec.meta.expiresAt
     }
   }
 
@@ -359,7 +366,7 @@ export class IdbPoolStore implements PoolStore {
         await Promise.all([cursor.delete(), tx.objectStore('bodies').delete(cursor.value.hash)])
         cursor = await cursor.continue()
       }
-      // deletes only (see evictDownTo): it must work even on an origin over its quota
+      // deletes only (see deleteOnly): it must work even on an origin over its quota
       if (n > 0) await tx.objectStore('meta').delete(USAGE_KEY)
       return { n, usage }
     })
@@ -380,7 +387,7 @@ export class IdbPoolStore implements PoolStore {
 
   async info (): Promise<StorageInfo> {
     const usage = await this.usage()
-    const out: StorageInfo = { ...usage, budgetBytes: this.budget, evicted: this.evictedCount, quotaErrors: this.quotaErrors }
+    const out: StorageInfo = { ...usage, budgetBytes: this.budget, quotaErrors: this.quotaErrors }
     const storage = (globalThis as { navigator?: Navigator }).navigator?.storage
     try {
       const estimate = await storage?.estimate()
@@ -439,36 +446,4 @@ async function sumRows (txs: { openCursor: () => Promise<{ value: TxRow, continu
     cursor = await cursor.continue() as typeof cursor
   }
   return usage
-}
-
-/** Deletes the worst records (rank index, ascending) until usage is at most `target`. Mutates `usage`. */
-async function evictWorst (tx: WriteTx, usage: Usage, target: number): Promise<string[]> {
-  const evicted: string[] = []
-  const bodies = tx.objectStore('bodies')
-  let cursor = await tx.objectStore('txs').index('rank').openCursor()
-  while (cursor !== null && usage.bytes > target) {
-    const row = cursor.value
-    usage.bytes -= row.bytes
-    usage.count--
-    evicted.push(row.hash)
-    await Promise.all([cursor.delete(), bodies.delete(row.hash)])
-    cursor = await cursor.continue()
-  }
-  return evicted
-}
-
-function recordBytes (rec: StoredTx): number {
-  return RECORD_OVERHEAD_BYTES + 61 + 32 * rec.meta.nullifiers.length + (rec.body?.byteLength ?? 0)
-}
-
-function toRow (rec: StoredTx): TxRow {
-  return {
-    hash: rec.meta.hash,
-    meta: encodeMeta(rec.meta),
-    receivedAt: rec.receivedAt,
-    hasBody: rec.body !== undefined,
-    bytes: recordBytes(rec),
-    rank: rankKey(rec.meta.fee, rec.meta.hash),
-    expiresAt: rec.meta.expiresAt
-  }
 }

@@ -11,7 +11,17 @@ import { encodeMeta } from '../../../src/tx/meta-codec.ts'
 import { TxPool } from '../../../src/pool/pool.ts'
 import type { StoredTx } from '../../../src/pool/store.ts'
 import { createBrowserLightpool } from '../../../web/node.ts'
-import { IdbPoolStore, rankKey } from '../../../web/store/idb-pool-store.ts'
+import { IdbPoolStore } from '../../../web/store/idb-pool-store.ts'
+import { fromHex } from '../../../src/tx/hex.ts'
+
+/** The `rank` key rows of schema v1 carried (fee u64 BE, then ¬hash), for building v1 databases in tests. */
+function rankKey (fee: bigint, hash: string): ArrayBuffer {
+  const out = new Uint8Array(40)
+  new DataView(out.buffer).setBigUint64(0, fee)
+  const h = fromHex(hash)
+  for (let i = 0; i < 32; i++) out[8 + i] = ~h[i]! & 0xff
+  return out.buffer
+}
 
 /** A stored record with random hash and nullifier: what the pool would write, without signing a tx. */
 function record (fee: bigint, size: number, withBody: boolean, expiresAt = Date.now() + 600_000): StoredTx {
