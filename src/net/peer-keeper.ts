@@ -4,6 +4,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { ComponentLogger, Connection, Libp2pEvents, Logger, PeerId, PeerStore, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { ByteReader, ByteWriter, DecodeError } from '../codec/bytes.ts'
+import { backoffDelay } from '../util/backoff.ts'
 
 /**
  * Keeps this node connected to enough lightpool peers, preferring the ones it
@@ -168,7 +169,7 @@ export class PeerKeeper {
       this.backoff.delete(key)
     } catch (err) {
       const prev = this.backoff.get(key)?.failures ?? 0
-      const delay = Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** prev)
+      const delay = backoffDelay(prev + 1, this.config.retryBaseMs, this.config.retryMaxMs)
       this.backoff.set(key, { failures: prev + 1, nextAt: Date.now() + delay })
       this.log('dial %s failed (%d in a row), retry in %d ms - %e', key, prev + 1, delay, err)
     } finally {

@@ -1,0 +1,78 @@
+import type { RelayDialGuard } from './relay-dial-guard.ts'
+
+/** How a browser tab keeps connected; see web/connectivity.ts for the whole picture. */
+export interface ConnectivityConfig {
+  /** First redial delay after a relay is lost. Default 1 s: a relay restart is the common case. */
+  relayRetryBaseMs: number
+  /** Longest redial delay (each delay gets ±20% jitter, so a relay's tabs do not come back in lockstep). Default 10 s: a tab with no relay is offline. */
+  relayRetryMaxMs: number
+  /** Per relay dial. Default 10 s. */
+  relayDialTimeoutMs: number
+  /** Most WebRTC connections to other browsers this tab keeps. Default 8. */
+  maxBrowserPeers: number
+  /** Tries per WebRTC dial (@libp2p/webrtc 6.0.x loses about one dial in 8–14 to a race). Default 3. */
+  webrtcAttempts: number
+  /**
+   * Per try. Default 4 s: measured here, a WebRTC dial through a relay takes
+   * 50–250 ms on loopback, and one that loses the race hangs until a timeout
+   * (about 1 in 8–14), after which a new try usually connects in ~60 ms.
+   */
+  webrtcAttemptTimeoutMs: number
+  /** Pause before try n+1 is n × this: the race loses the SDP exchange, and a prompt retry usually wins. Default 200 ms. */
+  webrtcRetryStepMs: number
+  /** After a failed dial (all tries), wait this long, doubling per failure up to `webrtcBackoffMaxMs`. Default 5 s. */
+  webrtcBackoffMs: number
+  /** Longest wait before redialling a browser that keeps failing. Default 2 min. */
+  webrtcBackoffMaxMs: number
+  /** The tab with the larger peer id waits this long for the other to dial first, so two tabs rarely open two connections. Default 3 s. */
+  yieldMs: number
+  /** Close relayed connections to a peer once a WebRTC connection to it is open. Default true. */
+  closeRelayedAfterUpgrade: boolean
+  /** Housekeeping period. Default 1 s. */
+  tickMs: number
+  /** A WebRTC peer connected this long whose gossip subscription never reached us has a broken gossip stream (see gossipsub-streams-patch.ts). Default 5 s. */
+  gossipGraceMs: number
+  /** Least time between two resets of one peer's connection for missing gossip. Default 30 s. */
+  gossipResetIntervalMs: number
+  /** Upgrade records kept for `upgrades` (the UI and tests read them). Default 100. */
+  maxUpgradeRecords: number
+}
+
+export const DEFAULT_CONNECTIVITY_CONFIG: Readonly<ConnectivityConfig> = Object.freeze({
+  relayRetryBaseMs: 1_000,
+  relayRetryMaxMs: 10_000,
+  relayDialTimeoutMs: 10_000,
+  maxBrowserPeers: 8,
+  webrtcAttempts: 3,
+  webrtcAttemptTimeoutMs: 4_000,
+  webrtcRetryStepMs: 200,
+  webrtcBackoffMs: 5_000,
+  webrtcBackoffMaxMs: 120_000,
+  yieldMs: 3_000,
+  closeRelayedAfterUpgrade: true,
+  tickMs: 1_000,
+  gossipGraceMs: 5_000,
+  gossipResetIntervalMs: 30_000,
+  maxUpgradeRecords: 100
+})
+
+export interface ConnectivityInit extends Partial<ConnectivityConfig> {
+  /** Relay multiaddrs, each with /p2p/<peer id>. */
+  relays: string[]
+  /**
+   * The gossip topic every lightpool peer subscribes to (the tx topic). When
+   * set, the gossip watchdog runs (see gossipsub-streams-patch.ts).
+   */
+  gossipTopic?: string
+  /** Shared with the connection gater (see RelayDialGuard). Default: one of its own, which then guards nothing. */
+  guard?: RelayDialGuard
+}
+
+export function connectivityConfig (init: Partial<ConnectivityConfig>): Readonly<ConnectivityConfig> {
+  const config: ConnectivityConfig = { ...DEFAULT_CONNECTIVITY_CONFIG }
+  for (const key of Object.keys(DEFAULT_CONNECTIVITY_CONFIG) as Array<keyof ConnectivityConfig>) {
+    if (init[key] !== undefined) (config as unknown as Record<string, unknown>)[key] = init[key]
+  }
+  config.webrtcAttempts = Math.max(1, config.webrtcAttempts)
+  return Object.freeze(config)
+}
