@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import sirv from 'sirv'
 import type { Registry } from 'prom-client'
-import type { Lightpool } from '../src/lightpool.ts'
+import type { Lightpool } from '../src/index.ts'
 
 /**
  * The HTTP routes beside JSON-RPC: Prometheus metrics, a health check, and

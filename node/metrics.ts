@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import type { Lightpool } from '../src/lightpool.ts'
+import type { Lightpool } from '../src/index.ts'
 
 /**
  * Prometheus metrics of a node, on one registry shared with libp2p's own

@@ -1,12 +1,20 @@
 /**
  * lightpool core: isomorphic (no Node built-ins, no DOM-only APIs).
- * node/ and web/ build on these exports; nothing here imports them.
+ * node/ and web/ build on these exports and import the core through this file
+ * only (test/unit/public-face.test.ts); nothing here imports them.
  */
+export { createLightpool, LIGHTPOOL_VERSION, type Lightpool, type LightpoolInit, type LightpoolServices } from './lightpool.ts'
+export type { NodeMode, TxSource } from './types.ts'
+export { protocolIds, type ProtocolIds } from './net/protocols.ts'
+export type { LightpoolService, NetStats } from './net/service.ts'
+export type { NetEvents } from './net/events.ts'
+export { LIGHTPOOL_PEER_TAG } from './net/peer-keeper.ts'
 export { ByteReader, ByteWriter, DecodeError } from './codec/bytes.ts'
 export { sha256 } from './crypto/sha256.ts'
 export * from './tx/types.ts'
 export * from './tx/limits.ts'
 export { fromHex, toHex, isHash, type Hex } from './tx/hex.ts'
+export { encodeMeta, decodeMeta, META_FIXED_BYTES } from './tx/meta-codec.ts'
 export { decodeTx, encodeUnsigned, appendSignature, signingMessage, txHash, txMeta, unsignedPart, NULLIFIER_BYTES } from './tx/encoding.ts'
 export { buildTx, Ed25519Signer, type TxSigner, type TxFields, type BuiltTx } from './tx/build.ts'
 export { SignatureVerifier, type TxVerifier } from './tx/verifier.ts'
@@ -15,6 +23,8 @@ export { TxValidator, type Validation, type ValidatorInit } from './validation/v
 export { TxIntake, matchesAnnouncement, type SubmitResult, type AdmissionVerdict, type IntakeOptions } from './validation/intake.ts'
 export * from './pool/pool.ts'
 export { checkPolicy, type AdmissionPolicy } from './pool/policy.ts'
-export { MemoryPoolStore, type PoolStore, type StoredTx, type StoreBatch } from './pool/store.ts'
+export { MemoryPoolStore, StoreFullError, type PoolStore, type StoredTx, type StoreBatch } from './pool/store.ts'
+// utilities node/ and web/ build on, exported deliberately: one implementation each
 export { Emitter, type Listener } from './util/emitter.ts'
 export { LruCache } from './util/lru.ts'
+export { backoffDelay, jittered } from './util/backoff.ts'

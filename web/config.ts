@@ -1,4 +1,4 @@
-import type { NodeMode } from '../src/net/service.ts'
+import type { NodeMode } from '../src/index.ts'
 import { firstHost } from './gater.ts'
 import { multiaddr } from '@multiformats/multiaddr'
 import { loadSettings } from './store/settings.ts'

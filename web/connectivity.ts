@@ -1,5 +1,5 @@
 import type { Connection, Logger, Startable } from '@libp2p/interface'
-import { Emitter } from '../src/util/emitter.ts'
+import { Emitter } from '../src/index.ts'
 import type { ConnectivityComponents } from './connectivity/components.ts'
 import { connectivityConfig, type ConnectivityConfig, type ConnectivityInit } from './connectivity/config.ts'
 import { GossipWatchdog } from './connectivity/gossipsub-streams-patch.ts'

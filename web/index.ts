@@ -2,14 +2,15 @@
  * lightpool in the browser: the library API for apps and bundlers
  * (dist/lib/lightpool.js).
  *
- *   import { createLightpool } from 'lightpool/web'
- *   const node = await createLightpool({ relays: ['/dns4/relay.example/tcp/443/wss/p2p/12D3…'], network: 'devnet' })
+ *   import { createBrowserLightpool } from 'lightpool/web'
+ *   const node = await createBrowserLightpool({ relays: ['/dns4/relay.example/tcp/443/wss/p2p/12D3…'], network: 'devnet' })
  *   node.pool.events.on('added', ({ tx }) => console.log(tx.hash, tx.fee))
  *   for (const tx of node.pool.best()) …            // best first
  *   const body = await node.getTx(hash)              // fetched on demand in light mode
  *   await node.submitTx(bytes)                       // validated, stored, announced
  */
-export { createBrowserLightpool, createBrowserLightpool as createLightpool, type BrowserLightpool, type BrowserLightpoolInit } from './node.ts'
+// its own name: the core's createLightpool takes transports and stores, this one relays and a tab
+export { createBrowserLightpool, type BrowserLightpool, type BrowserLightpoolInit } from './node.ts'
 export { BrowserConnectivity, browserConnectivity, connectionKind, type ConnectionKind, type ConnectionInfo, type ConnectivityInit, type ConnectivityStatus, type RelayStatus } from './connectivity.ts'
 export { browserGater, insecureRule, type InsecureRule } from './gater.ts'
 export { IdbPoolStore, type IdbPoolStoreInit, type StorageInfo } from './store/idb-pool-store.ts'
@@ -20,9 +21,4 @@ export { PoolView, type PoolEventItem, type HistogramBar } from './ui/pool-view.
 export { submitDemoTx } from './ui/submit.ts'
 export { LightpoolDashboardElement, defineLightpoolDashboard } from './widget/element.ts'
 // the core pieces an app needs to make and read txs
-export { buildTx, Ed25519Signer, type TxSigner, type TxFields, type BuiltTx } from '../src/tx/build.ts'
-export { decodeTx, txHash } from '../src/tx/encoding.ts'
-export { toHex, fromHex } from '../src/tx/hex.ts'
-export type { TxMeta, Tx } from '../src/tx/types.ts'
-export type { PoolEntry, PoolEvents, RemovalReason, TxPool } from '../src/pool/pool.ts'
-export type { PoolStore, StoredTx, StoreBatch } from '../src/pool/store.ts'
+export { buildTx, Ed25519Signer, type TxSigner, type TxFields, type BuiltTx, decodeTx, txHash, toHex, fromHex, type TxMeta, type Tx, type PoolEntry, type PoolEvents, type RemovalReason, type TxPool, type PoolStore, type StoredTx, type StoreBatch } from '../src/index.ts'

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
-import { LIGHTPOOL_VERSION } from '../../src/lightpool.ts'
+import { LIGHTPOOL_VERSION } from '../../src/index.ts'
 import { nodeCommand } from './node-command.ts'
 import { sendCommand } from './send-command.ts'
 

@@ -1,5 +1,5 @@
 /** How pool data looks on the wire: hashes and bytes as 0x-hex, bigints as decimal strings. */
-import type { PoolEntry, PoolStats } from '../../src/pool/pool.ts'
+import type { PoolEntry, PoolStats } from '../../src/index.ts'
 
 export interface TxSummary {
   hash: string

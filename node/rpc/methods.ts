@@ -47,8 +47,7 @@
  * "rejected: invalid-signature: signature does not verify".
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
-import type { Lightpool } from '../../src/lightpool.ts'
-import type { Refusal } from '../../src/validation/rules.ts'
+import type { Lightpool, Refusal } from '../../src/index.ts'
 import { invalidParams, RpcError, TX_IGNORED, TX_REJECTED, UNSUPPORTED_TRANSPORT } from './errors.ts'
 import type { MethodHandler } from './jsonrpc.ts'
 import type { RpcLimits } from './limits.ts'

@@ -2,7 +2,7 @@
  * Params validation: each helper checks one value and, when it is wrong,
  * throws -32602 with a message naming the param and saying why.
  */
-import { isHash } from '../../src/tx/hex.ts'
+import { isHash } from '../../src/index.ts'
 import { invalidParams } from './errors.ts'
 import type { RawParams } from './jsonrpc.ts'
 

@@ -11,7 +11,7 @@
  *   droppedTxs  result: { hash, reason, by? } for every tx leaving the pool,
  *               mined ones included (reason as in pool_getTxStatus)
  */
-import type { TxPool } from '../../src/pool/pool.ts'
+import type { TxPool } from '../../src/index.ts'
 import { LIMIT_EXCEEDED, RpcError } from './errors.ts'
 import { prefixed, txSummary } from './format.ts'
 

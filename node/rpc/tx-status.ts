@@ -1,5 +1,4 @@
-import type { RemovalReason, TxPool } from '../../src/pool/pool.ts'
-import { LruCache } from '../../src/util/lru.ts'
+import { type RemovalReason, type TxPool, LruCache } from '../../src/index.ts'
 
 export type TxStatus =
   | { status: 'pending' }

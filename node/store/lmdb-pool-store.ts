@@ -1,6 +1,4 @@
-import type { PoolStore, StoreBatch, StoredTx } from '../../src/pool/store.ts'
-import { isHash, toHex } from '../../src/tx/hex.ts'
-import { DEFAULT_TX_LIMITS, type TxLimits } from '../../src/tx/limits.ts'
+import { type PoolStore, type StoreBatch, type StoredTx, isHash, toHex, DEFAULT_TX_LIMITS, type TxLimits } from '../../src/index.ts'
 import type { Database } from './database.ts'
 import { decodeRecord, encodeRecord, recordKey } from './pool-record.ts'
 import { plain, rangePages } from './range-pages.ts'

@@ -1,8 +1,4 @@
-import { ByteReader, ByteWriter, DecodeError } from '../../src/codec/bytes.ts'
-import { decodeMeta, encodeMeta, META_FIXED_BYTES } from '../../src/tx/meta-codec.ts'
-import { fromHex, isHash, toHex } from '../../src/tx/hex.ts'
-import { DEFAULT_TX_LIMITS, maxTxBytes, type TxLimits } from '../../src/tx/limits.ts'
-import type { StoredTx } from '../../src/pool/store.ts'
+import { ByteReader, ByteWriter, DecodeError, decodeMeta, encodeMeta, META_FIXED_BYTES, fromHex, isHash, toHex, DEFAULT_TX_LIMITS, maxTxBytes, type TxLimits, type StoredTx } from '../../src/index.ts'
 
 /**
  * How one tx is kept in the `pool` sub-database.

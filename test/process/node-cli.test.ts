@@ -80,7 +80,8 @@ describe('lightpool node (process)', () => {
       killed = true
       await Promise.all(sends)
       expect(killed).toBe(true)
-      const restarted = await start({ dataDir })
+      // up to 60 status calls in a burst: over the default 50/s RPC rate limit
+      const restarted = await start({ dataDir, args: ['--rpc-rate-limit', '100000'] })
       for (const hash of acked) {
         expect(await restarted.call('pool_getTxStatus', [`0x${hash}`]), hash).toMatchObject({ status: 'pending' })
       }

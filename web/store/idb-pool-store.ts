@@ -1,8 +1,5 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb'
-import { DEFAULT_TX_LIMITS, type TxLimits } from '../../src/tx/limits.ts'
-import { decodeMeta, encodeMeta, META_FIXED_BYTES } from '../../src/tx/meta-codec.ts'
-import type { TxMeta } from '../../src/tx/types.ts'
-import { StoreFullError, type PoolStore, type StoreBatch, type StoredTx } from '../../src/pool/store.ts'
+import { DEFAULT_TX_LIMITS, type TxLimits, decodeMeta, encodeMeta, META_FIXED_BYTES, type TxMeta, StoreFullError, type PoolStore, type StoreBatch, type StoredTx } from '../../src/index.ts'
 
 /**
  * The pool's store in a browser tab: IndexedDB, through `idb`.

@@ -1,7 +1,7 @@
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
-import type { NodeMode } from '../../src/net/service.ts'
+import type { NodeMode } from '../../src/index.ts'
 
 /**
  * Small things a tab keeps across reloads, in one IndexedDB database

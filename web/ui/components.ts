@@ -1,4 +1,4 @@
-import type { PoolEntry } from '../../src/pool/pool.ts'
+import type { PoolEntry } from '../../src/index.ts'
 import { connectionKind, type ConnectionKind, type ConnectivityStatus } from '../connectivity.ts'
 import { h, setAttr, setText, svg } from './dom.ts'
 import { compactFee, formatBytes, formatCount, formatDuration, formatFee, formatRate, formatTime, shortPeerId } from './format.ts'

@@ -1,5 +1,4 @@
-import { decodeTx } from '../../src/tx/encoding.ts'
-import { toHex } from '../../src/tx/hex.ts'
+import { decodeTx, toHex } from '../../src/index.ts'
 import { h, setText } from './dom.ts'
 import { formatBytes, formatCount, formatDuration, formatFee, hexDump } from './format.ts'
 import type { ObservedNode } from './types.ts'

@@ -1,4 +1,4 @@
-import type { PoolEntry, RemovalReason, TxPool } from '../../src/pool/pool.ts'
+import type { PoolEntry, RemovalReason, TxPool } from '../../src/index.ts'
 
 /**
  * What the observer page and the widget show, kept up to date from the pool's

@@ -1,5 +1,4 @@
-import { buildTx, Ed25519Signer } from '../../src/tx/build.ts'
-import { DEFAULT_TX_LIMITS, TX_FIXED_BYTES } from '../../src/tx/limits.ts'
+import { buildTx, Ed25519Signer, DEFAULT_TX_LIMITS, TX_FIXED_BYTES } from '../../src/index.ts'
 import { h, setText } from './dom.ts'
 import type { ObservedNode } from './types.ts'
 

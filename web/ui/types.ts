@@ -1,6 +1,4 @@
-import type { NodeMode } from '../../src/net/service.ts'
-import type { TxPool } from '../../src/pool/pool.ts'
-import type { SubmitResult } from '../../src/validation/intake.ts'
+import type { NodeMode, TxPool, SubmitResult } from '../../src/index.ts'
 import type { BrowserConnectivity } from '../connectivity.ts'
 import type { IdbPoolStore } from '../store/idb-pool-store.ts'
 
