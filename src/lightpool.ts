@@ -17,6 +17,7 @@ import { lightpoolGossip, type Gossip, type LightpoolGossipInit } from './net/go
 import { protocolIds } from './net/protocols.ts'
 import { PeerReputation, type ReputationConfig } from './net/reputation.ts'
 import { lightpool, type LightpoolService, type LightpoolServiceInit, type NodeMode } from './net/service.ts'
+import { feedWiring, pushToRelays, type FeedClient, type FeedInit, type FeedServer, type PushServer } from './net/feed/index.ts'
 
 export const LIGHTPOOL_VERSION = '0.1.0'
 
@@ -59,6 +60,11 @@ export interface LightpoolInit {
   /** How often, and how patiently, each connection is pinged to find dead ones. */
   liveness?: Partial<LivenessConfig>
   gossip?: Partial<Omit<LightpoolGossipInit, 'topics' | 'appSpecificScore'>>
+  /**
+   * The light feed (full nodes serve it and lightpush; light nodes subscribe
+   * to ≥ 2 full nodes and push their own txs). On by default.
+   */
+  feed?: FeedInit
   /** Protocol tuning: quotas, fetcher, sync, peer keeping. */
   net?: Partial<Pick<LightpoolServiceInit, 'quotas' | 'fetcher' | 'fetchServe' | 'sync' | 'peers' | 'announce' | 'runOnLimitedConnection'>>
 }
@@ -70,6 +76,11 @@ export interface LightpoolServices {
   liveness: ConnectionLiveness
   pubsub: Gossip
   lightpool: LightpoolService
+  /** full nodes with the feed on */
+  feedServer?: FeedServer
+  push?: PushServer
+  /** light nodes with the feed on */
+  feedClient?: FeedClient
   [name: string]: unknown
 }
 
@@ -119,6 +130,17 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   }
   const proofs = new ProofPool(init.proofs)
   const reputation = new PeerReputation(init.reputation)
+  let publish: ((bytes: Uint8Array) => Promise<SubmitResult>) | undefined
+  const feed = feedWiring({
+    ...(init.feed === undefined ? {} : { feed: init.feed }),
+    mode,
+    ids,
+    pool,
+    limits: validator.limits,
+    reputation,
+    runOnLimitedConnection: init.net?.runOnLimitedConnection ?? false,
+    submit: () => publish ?? (async () => { throw new Error('not started') })
+  })
 
   const options: Libp2pOptions<LightpoolServices> = {
     addresses: { listen: init.listen ?? [], ...(init.announce === undefined ? {} : { announce: init.announce }) },
@@ -142,10 +164,11 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
       liveness: connectionLiveness(init.liveness),
       pubsub: lightpoolGossip({
         topics: [ids.txTopic, ids.proofTopic],
-        appSpecificScore: (peer) => reputation.score(peer),
+        appSpecificScore: (peer) => reputation.score(peer) + feed.gossipScore(peer),
         ...init.gossip
       }) as unknown as (components: any) => Gossip,
       lightpool: lightpool({ ids, mode, pool, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net }) as (components: any) => LightpoolService,
+      ...feed.services,
       ...init.services
     }
   }
@@ -164,6 +187,17 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   }
   pool.start()
   const net = libp2p.services.lightpool
+  publish = async (bytes) => await net.publishTx(bytes)
+  feed.bind(libp2p.services)
+  const feedClient = libp2p.services.feedClient
+  const submitTx = async (bytes: Uint8Array): Promise<SubmitResult> => {
+    if (feedClient !== undefined) {
+      const pushed = await pushToRelays({ client: feedClient, validator, pool }, bytes)
+      if (pushed !== undefined) return pushed
+    }
+    // a full node, or a light one no relay answers: its own intake and gossip
+    return await net.publishTx(bytes)
+  }
 
   return {
     libp2p,
@@ -175,7 +209,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     network,
     mode,
     peerId: libp2p.peerId,
-    submitTx: async (bytes) => await net.publishTx(bytes),
+    submitTx,
     getTx: async (hash) => await net.getTx(hash),
     stop: async () => {
       await libp2p.stop()

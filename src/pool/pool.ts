@@ -67,6 +67,11 @@ export interface PoolEvents {
   removed: { tx: PoolEntry, reason: RemovalReason, by?: string }
   /** a light node obtained the body of a pending tx */
   body: { tx: PoolEntry }
+  /**
+   * an added tx is now durable in the store (and still pending): from here on
+   * it may be announced, which is what the light feed waits for
+   */
+  stored: { tx: PoolEntry }
 }
 
 export type AdmissionCheck =
@@ -229,6 +234,7 @@ export class TxPool {
         if (this.byHash.get(entry.hash) === entry) this.removeEntry(entry, 'store-failed')
         throw err
       }
+      if (this.byHash.get(entry.hash) === entry) this.events.emit('stored', { tx: entry })
     }
     return { status: 'added', tx: entry, replaced: check.replaces, evicted: check.evicts }
   }
