@@ -167,7 +167,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
         appSpecificScore: (peer) => reputation.score(peer) + feed.gossipScore(peer),
         ...init.gossip
       }) as unknown as (components: any) => Gossip,
-      lightpool: lightpool({ ids, mode, pool, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net }) as (components: any) => LightpoolService,
+      lightpool: lightpool({ ids, mode, pool, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net, ...(feed.listsPool ? { sync: { maxPagesPerPeer: 0, ...init.net?.sync } } : {}) }) as (components: any) => LightpoolService,
       ...feed.services,
       ...init.services
     }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { DecodeError } from '../../src/codec/bytes.ts'
 import {
   decodeClientFrame, decodeServerFrame, encodeAddItem, encodeControlFrame, encodeItemsFrame, encodeRemoveItem,
-  FEED_ACK, FEED_ITEMS, FEED_REFUSED, FEED_SNAPSHOT_END, FEED_SUBSCRIBE, maxItemsPerFrame, REMOVAL_REASONS
+  FEED_ACK, FEED_ITEMS, FEED_REFUSED, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START, FEED_SUBSCRIBE, maxItemsPerFrame, REMOVAL_REASONS
 } from '../../src/net/feed/codec.ts'
 import { decodePushResult, encodePushResult } from '../../src/net/feed/push.ts'
 import { makeTx } from '../helpers/txs.ts'
@@ -26,6 +26,7 @@ describe('feed codec', () => {
       items: [{ op: 'add', meta: tx.meta }, ...REMOVAL_REASONS.map(reason => ({ op: 'remove', hash: tx.hash, reason }))]
     })
     expect(decodeServerFrame(unframe(encodeControlFrame({ type: FEED_SNAPSHOT_END })), 1)).toEqual({ type: FEED_SNAPSHOT_END })
+    expect(decodeServerFrame(unframe(encodeControlFrame({ type: FEED_SNAPSHOT_START, window: 65536 })), 1)).toEqual({ type: FEED_SNAPSHOT_START, window: 65536 })
     expect(decodeServerFrame(unframe(encodeControlFrame({ type: FEED_REFUSED, code: 'address-full' })), 1)).toEqual({ type: FEED_REFUSED, code: 'address-full' })
     expect(decodeClientFrame(unframe(encodeControlFrame({ type: FEED_ACK, bytes: 70_000 })))).toEqual({ type: FEED_ACK, bytes: 70_000 })
     expect(decodeClientFrame(unframe(encodeControlFrame({ type: FEED_SUBSCRIBE, flags: 0 })))).toEqual({ type: FEED_SUBSCRIBE, flags: 0 })

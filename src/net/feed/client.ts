@@ -52,7 +52,7 @@ export interface FeedClientConfig {
    * `maxFrameBytes` (a frame may exceed it by one item of up to ~2 KiB).
    */
   maxFrameBytes: number
-  /** Bytes consumed between two ACKs. Default 16 KiB: a quarter of the server's default window. */
+  /** Bytes consumed between two ACKs at most; a quarter of the server's window if that is less. Default 16 KiB. */
   ackEveryBytes: number
   /** Hashes removed recently, not re-listed when a slower relay still announces them. Default 4096. */
   removedMemory: number
@@ -286,6 +286,7 @@ export class FeedClient implements Startable {
     const lp = lpStream(stream, { maxDataLength: this.config.maxFrameBytes })
     const maxItems = maxItemsPerFrame(this.config.maxFrameBytes)
     let unacked = 0
+    let ackEvery = this.config.ackEveryBytes
     while (this.running) {
       let bytes
       try {
@@ -299,14 +300,17 @@ export class FeedClient implements Startable {
       relay.stats.frames++
       relay.stats.bytes += bytes.byteLength
       if (frame.type === FEED_ITEMS) for (const item of frame.items) this.apply(relay, item)
-      else if (frame.type === FEED_SNAPSHOT_START) relay.next = new Set()
+      else if (frame.type === FEED_SNAPSHOT_START) {
+        relay.next = new Set()
+        ackEvery = Math.max(1, Math.min(this.config.ackEveryBytes, Math.floor(frame.window / 4)))
+      }
       else if (frame.type === FEED_SNAPSHOT_END) this.endSnapshot(relay)
       else if (frame.type === FEED_REFUSED) {
         relay.failures += 3 // look elsewhere for a while
         return `refused: ${frame.code}`
       }
       unacked += bytes.byteLength
-      if (unacked >= this.config.ackEveryBytes) {
+      if (unacked >= ackEvery) {
         stream.send(encodeControlFrame({ type: FEED_ACK, bytes: unacked }))
         unacked = 0
       }

@@ -17,9 +17,10 @@ import { WIRE_VERSION } from '../messages.ts'
  *   ITEMS          u16 count, then per item: u8 op | add: tx metadata (the
  *                  announcement's own encoding, tx/meta-codec.ts) | remove:
  *                  32 B hash, u8 reason. A frame of 0 items is a keepalive.
- *   SNAPSHOT_START the adds that follow, up to SNAPSHOT_END, are the server's
- *                  whole pool; anything the subscriber had from it and does not
- *                  see again left the pool meanwhile.
+ *   SNAPSHOT_START u32 window: the adds that follow, up to SNAPSHOT_END, are
+ *                  the server's whole pool; anything the subscriber had from it
+ *                  and does not see again left the pool meanwhile. `window` is
+ *                  the bytes the server sends unacknowledged at most.
  *   SNAPSHOT_END
  *   REFUSED        u8 code; the server closes the stream.
  * Subscriber → server:
@@ -49,7 +50,8 @@ export type FeedItem =
 
 export type ServerFrame =
   | { type: typeof FEED_ITEMS, items: FeedItem[] }
-  | { type: typeof FEED_SNAPSHOT_START | typeof FEED_SNAPSHOT_END }
+  | { type: typeof FEED_SNAPSHOT_START, window: number }
+  | { type: typeof FEED_SNAPSHOT_END }
   | { type: typeof FEED_REFUSED, code: RefusalCode }
 
 export type ClientFrame =
@@ -95,6 +97,7 @@ export function encodeItemsFrame (items: readonly Uint8Array[]): Uint8Array {
 export function encodeControlFrame (frame: Exclude<ServerFrame, { type: typeof FEED_ITEMS }> | ClientFrame): Uint8Array {
   const w = new ByteWriter(8).u8(WIRE_VERSION).u8(frame.type)
   if (frame.type === FEED_REFUSED) w.u8(REFUSAL_CODES.indexOf(frame.code))
+  else if (frame.type === FEED_SNAPSHOT_START) w.u32(frame.window)
   else if (frame.type === FEED_SUBSCRIBE) w.u8(frame.flags)
   else if (frame.type === FEED_ACK) w.u32(frame.bytes)
   return withLengthPrefix(w.finish())
@@ -137,7 +140,9 @@ export function decodeServerFrame (bytes: Uint8Array, maxItems: number, limits: 
       }
     }
     frame = { type, items }
-  } else if (type === FEED_SNAPSHOT_START || type === FEED_SNAPSHOT_END) {
+  } else if (type === FEED_SNAPSHOT_START) {
+    frame = { type, window: r.u32('feed.window') }
+  } else if (type === FEED_SNAPSHOT_END) {
     frame = { type }
   } else if (type === FEED_REFUSED) {
     const code = REFUSAL_CODES[r.u8('feed.refusal')]

@@ -51,6 +51,12 @@ export interface FeedWiring {
   gossipScore: (peer: string) => number
   /** Called with libp2p's services once created. */
   bind: (services: FeedServices) => void
+  /**
+   * The feed lists this node's pool (a light node with the feed on): its
+   * snapshots replace sync on connect, which would page through each relay's
+   * pool a second time.
+   */
+  listsPool: boolean
 }
 
 export function feedWiring (init: {
@@ -66,7 +72,7 @@ export function feedWiring (init: {
 }): FeedWiring {
   const services: Record<string, (components: any) => unknown> = {}
   let server: FeedServer | undefined
-  if (init.feed?.enabled === false) return { services, gossipScore: () => 0, bind: () => {} }
+  if (init.feed?.enabled === false) return { services, gossipScore: () => 0, bind: () => {}, listsPool: false }
   const penalize = (peer: string, detail: string): void => { init.reputation.penalize(peer, 'malformed-message', detail) }
   const limited = init.runOnLimitedConnection
   if (init.mode === 'full') {
@@ -85,7 +91,8 @@ export function feedWiring (init: {
   return {
     services,
     gossipScore: (peer) => server?.isSubscriber(peer) === true ? FEED_SUBSCRIBER_GOSSIP_SCORE : 0,
-    bind: (s) => { server = s.feedServer }
+    bind: (s) => { server = s.feedServer },
+    listsPool: init.mode === 'light'
   }
 }
 

@@ -276,7 +276,7 @@ export class FeedServer implements Startable {
     this.subscribers.set(peer, sub)
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1)
     stream.addEventListener('close', () => { this.forget(sub) }, { once: true })
-    this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_START }))
+    this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_START, window: this.config.windowBytes }))
     this.pump(sub)
     try {
       while (this.subscribers.get(peer) === sub) {
@@ -330,7 +330,7 @@ export class FeedServer implements Startable {
       if (sub.phase === 'resync') {
         sub.phase = 'snapshot'
         sub.cursor = undefined
-        this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_START }))
+        this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_START, window: this.config.windowBytes }))
       } else if (sub.phase === 'snapshot') {
         this.sendSnapshotPage(sub)
       } else if (sub.queue.length > 0) {
