@@ -219,6 +219,13 @@ export class FeedClient implements Startable {
     for (const peer of ordered) {
       const relay = this.relays.get(peer)
       if (relay !== undefined && (relay.stream !== undefined || relay.retryAt > now)) continue
+      // a named relay is tried without waiting for identify (which a loaded
+      // relay may answer late); one that does not speak the feed fails the
+      // stream negotiation and backs off
+      if (this.config.targets.includes(peer)) {
+        out.push(peer)
+        continue
+      }
       try {
         const info = await this.components.peerStore.get(peerIdFromString(peer))
         if (info.protocols.includes(this.init.protocol)) out.push(peer)
