@@ -137,6 +137,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     ids,
     pool,
     limits: validator.limits,
+    validator,
     reputation,
     runOnLimitedConnection: init.net?.runOnLimitedConnection ?? false,
     submit: () => publish ?? (async () => { throw new Error('not started') })
@@ -210,7 +211,8 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     mode,
     peerId: libp2p.peerId,
     submitTx,
-    getTx: async (hash) => await net.getTx(hash),
+    // a tx the user opens is also checked against every relay whose feed lists it
+    getTx: async (hash) => (await Promise.all([net.getTx(hash), feedClient?.checkOpened(hash)]))[0],
     stop: async () => {
       await libp2p.stop()
       await pool.stop()

@@ -5,6 +5,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { RemovalReason, TxPool } from '../../pool/pool.ts'
 import type { TxLimits } from '../../tx/limits.ts'
 import type { TxMeta } from '../../tx/types.ts'
+import { deadline } from '../../util/deadline.ts'
 import { Emitter } from '../../util/emitter.ts'
 import { LruCache } from '../../util/lru.ts'
 import {
@@ -12,6 +13,9 @@ import {
   FEED_SUBSCRIBE, maxItemsPerFrame, type FeedItem
 } from './codec.ts'
 import { pushTx, type PushResult } from './push.ts'
+import { FeedChecker, type FeedCheckConfig, type RelayCheckStats } from './checker.ts'
+import { FetchClient } from '../fetch-protocol.ts'
+import { KIND_TX } from '../messages.ts'
 
 /**
  * The subscribing side of the light feed: a light node keeps feed
@@ -56,6 +60,8 @@ export interface FeedClientConfig {
   ackEveryBytes: number
   /** Hashes removed recently, not re-listed when a slower relay still announces them. Default 4096. */
   removedMemory: number
+  /** How long a relay whose listing failed a check is not subscribed to. Default 10 min. */
+  distrustMs: number
 }
 
 export const DEFAULT_FEED_CLIENT_CONFIG: Readonly<FeedClientConfig> = Object.freeze({
@@ -67,7 +73,8 @@ export const DEFAULT_FEED_CLIENT_CONFIG: Readonly<FeedClientConfig> = Object.fre
   silenceTimeoutMs: 60_000,
   maxFrameBytes: 64 * 1024,
   ackEveryBytes: 16 * 1024,
-  removedMemory: 4096
+  removedMemory: 4096,
+  distrustMs: 10 * 60_000
 })
 
 /** Removals after which a tx cannot be pending anywhere. */
@@ -75,6 +82,19 @@ const FINAL_REASONS: ReadonlySet<RemovalReason> = new Set(['mined', 'conflict', 
 
 export interface FeedClientInit {
   protocol: string
+  /**
+   * Trust, but check (checker.ts): the fetch protocol to get sampled bodies
+   * from the relay that listed them, and how to tell a body backs a listing.
+   * Without it, nothing is checked.
+   */
+  check?: {
+    fetchProtocol: string
+    maxTxBytes: number
+    verify: (body: Uint8Array, meta: TxMeta) => Promise<string | undefined>
+    config?: Partial<FeedCheckConfig>
+    /** A relay's listing was unbacked: charge its reputation. */
+    distrust: (peer: string, detail: string) => void
+  }
   /** the lightpush protocol, used by `push` */
   pushProtocol?: string
   pool: TxPool
@@ -91,8 +111,10 @@ export interface FeedClientComponents {
   events: TypedEventTarget<Libp2pEvents>
 }
 
-export interface RelayFeedStats {
+export interface RelayFeedStats extends RelayCheckStats {
   peer: string
+  /** its listing failed a check: not subscribed to again until `distrustedUntil` */
+  distrustedUntil?: number
   subscribed: boolean
   /** txs in this relay's pool, as its feed told us */
   listed: number
@@ -121,7 +143,7 @@ interface Relay {
   /** the view being rebuilt by a snapshot in progress */
   next: Set<string> | undefined
   stream: Stream | undefined
-  stats: RelayFeedStats
+  stats: Omit<RelayFeedStats, keyof RelayCheckStats>
   failures: number
   retryAt: number
 }
@@ -135,12 +157,31 @@ export class FeedClient implements Startable {
   private readonly removed: LruCache<string, true>
   private timer: ReturnType<typeof setInterval> | undefined
   private running = false
+  private readonly checker: FeedChecker | undefined
+  private readonly fetch: FetchClient | undefined
 
   constructor (components: FeedClientComponents, init: FeedClientInit) {
     this.components = components
     this.init = init
     this.config = Object.freeze({ ...DEFAULT_FEED_CLIENT_CONFIG, ...init.config })
     this.removed = new LruCache(Math.max(1, this.config.removedMemory))
+    const check = init.check
+    if (check !== undefined) {
+      const fetch = new FetchClient(components.connectionManager, check.fetchProtocol, check.maxTxBytes, init.runOnLimitedConnection ?? false)
+      this.fetch = fetch
+      this.checker = new FeedChecker({
+        ...(check.config === undefined ? {} : { config: check.config }),
+        fetchFrom: async (peer, hash, signal) => {
+          const [result] = await fetch.request(peerIdFromString(peer), KIND_TX, [hash], signal)
+          if (result instanceof Uint8Array) return result
+          if (result === 'missing') return 'missing'
+          throw new Error('skipped')
+        },
+        verify: check.verify,
+        unbacked: (peer, hash, why) => { this.distrust(peer, `listed ${hash}: ${why}`) },
+        subscribedSince: () => new Map([...this.relays.values()].filter(r => r.stream !== undefined && r.stats.subscribedSince !== undefined).map(r => [r.peer, r.stats.subscribedSince!]))
+      })
+    }
   }
 
   readonly [Symbol.toStringTag] = 'lightpool-feed-client'
@@ -156,6 +197,32 @@ export class FeedClient implements Startable {
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
     if (this.timer !== undefined) clearInterval(this.timer)
     for (const relay of this.relays.values()) relay.stream?.abort(new Error('stopping'))
+    this.fetch?.close()
+  }
+
+  /**
+   * The user opened `hash`: check it against every relay that lists it
+   * (resolves false if one could not back it, and that relay is distrusted).
+   */
+  async checkOpened (hash: string): Promise<boolean | undefined> {
+    const meta = this.init.pool.get(hash)
+    if (this.checker === undefined || meta === undefined) return undefined
+    const verdicts = await Promise.all(this.holders(hash).map(async peer => await this.checker!.check(peer, meta)))
+    return verdicts.includes(false) ? false : verdicts.includes(true) ? true : undefined
+  }
+
+  /** A relay listed what it could not back: drop it and what only it listed, and charge it. */
+  private distrust (peer: string, detail: string): void {
+    const relay = this.relays.get(peer)
+    if (relay === undefined) return
+    relay.stats.distrustedUntil = Date.now() + this.config.distrustMs
+    relay.retryAt = relay.stats.distrustedUntil
+    const only = [...relay.view, ...(relay.next ?? [])].filter(h => ![...this.relays.values()].some(r => r !== relay && r.stream !== undefined && (r.view.has(h) || r.next?.has(h) === true)))
+    relay.view = new Set()
+    relay.next = undefined
+    relay.stream?.abort(new Error('distrusted'))
+    for (const hash of only) this.removeLocally(hash, 'invalid')
+    this.init.check?.distrust(peer, detail)
   }
 
   /** Peers currently subscribed to. */
@@ -164,7 +231,7 @@ export class FeedClient implements Startable {
   }
 
   stats (): RelayFeedStats[] {
-    return [...this.relays.values()].map(r => ({ ...r.stats, subscribed: r.stream !== undefined, listed: r.view.size }))
+    return [...this.relays.values()].map(r => ({ ...r.stats, ...(this.checker?.of(r.peer) ?? { checked: 0, unbacked: 0, missed: 0, alone: 0 }), subscribed: r.stream !== undefined, listed: r.view.size }))
   }
 
   /**
@@ -199,6 +266,7 @@ export class FeedClient implements Startable {
   /** Subscribes to more relays while below `subscriptions`. */
   private maintain (): void {
     if (!this.running) return
+    this.checker?.settle()
     let active = this.subscribed().length + [...this.relays.values()].filter(r => r.stream === undefined && r.retryAt === Infinity).length
     if (active >= this.config.subscriptions) return
     void this.candidates().then((peers) => {
@@ -296,12 +364,16 @@ export class FeedClient implements Startable {
     let ackEvery = this.config.ackEveryBytes
     while (this.running) {
       let bytes
+      // one cleared timer per read: AbortSignal.timeout would leave one armed per frame for the whole silence timeout
+      const silence = deadline(this.config.silenceTimeoutMs, 'no feed frame')
       try {
-        bytes = await lp.read({ signal: AbortSignal.timeout(this.config.silenceTimeoutMs) })
+        bytes = await lp.read({ signal: silence.signal })
       } catch (err) {
         const name = (err as Error).name
         if (name === 'UnexpectedEOFError' || name === 'StreamResetError' || name === 'StreamStateError' || name === 'StreamClosedError') return 'ended'
         throw err
+      } finally {
+        silence.clear()
       }
       const frame = decodeServerFrame(bytes.subarray(), maxItems, this.init.limits)
       relay.stats.frames++
@@ -331,6 +403,7 @@ export class FeedClient implements Startable {
     if (item.op === 'add') {
       const hash = item.meta.hash
       relay.stats.adds++
+      this.checker?.listed(relay.peer, item.meta, this.holders(hash))
       ;(relay.next ?? relay.view).add(hash)
       if (pool.has(hash)) {
         relay.stats.duplicates++
@@ -371,6 +444,7 @@ export class FeedClient implements Startable {
   private removeLocally (hash: string, reason: RemovalReason): void {
     const { pool } = this.init
     this.removed.set(hash, true)
+    this.checker?.forget(hash)
     for (const r of this.relays.values()) {
       r.view.delete(hash)
       r.next?.delete(hash)

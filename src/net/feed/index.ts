@@ -9,10 +9,14 @@ import type { PeerReputation } from '../reputation.ts'
 import { feedClient, type FeedClient, type FeedClientConfig } from './client.ts'
 import { feedServer, type FeedServer, type FeedServerConfig } from './server.ts'
 import { pushServer, type PushServer, type PushServerConfig } from './push.ts'
+import type { FeedCheckConfig } from './checker.ts'
+import type { TxMeta } from '../../tx/types.ts'
+import { matchesAnnouncement } from '../../validation/intake.ts'
 
 export { FeedClient, DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig, type RelayFeedStats } from './client.ts'
 export { FeedServer, DEFAULT_FEED_SERVER_CONFIG, type FeedServerConfig, type FeedServerStats } from './server.ts'
 export { PushServer, DEFAULT_PUSH_SERVER_CONFIG, type PushServerConfig, type PushResult } from './push.ts'
+export { DEFAULT_FEED_CHECK_CONFIG, type FeedCheckConfig, type RelayCheckStats } from './checker.ts'
 
 /**
  * How the light feed plugs into a node: full nodes serve the feed and
@@ -24,6 +28,8 @@ export interface FeedInit {
   server?: Partial<FeedServerConfig>
   client?: Partial<FeedClientConfig>
   push?: Partial<PushServerConfig>
+  /** Trust, but check: sample fraction and agreement window (checker.ts). */
+  check?: Partial<FeedCheckConfig>
 }
 
 /**
@@ -65,6 +71,7 @@ export function feedWiring (init: {
   ids: ProtocolIds
   pool: TxPool
   limits: TxLimits
+  validator: TxValidator
   reputation: PeerReputation
   runOnLimitedConnection: boolean
   /** the node's own intake (publishTx), which a push runs */
@@ -86,7 +93,27 @@ export function feedWiring (init: {
       ...(init.feed?.push === undefined ? {} : { config: init.feed.push })
     })
   } else {
-    services.feedClient = feedClient({ protocol: init.ids.feed, pushProtocol: init.ids.push, pool: init.pool, limits: init.limits, runOnLimitedConnection: limited, penalize, ...(init.feed?.client === undefined ? {} : { config: init.feed.client }) })
+    const verify = async (body: Uint8Array, meta: TxMeta): Promise<string | undefined> => {
+      const v = await init.validator.validate(body, { admission: false, hash: meta.hash })
+      if (v.status !== 'accepted') return `${v.rule}: ${v.message}`
+      return matchesAnnouncement(meta, v.meta)?.message
+    }
+    services.feedClient = feedClient({
+      protocol: init.ids.feed,
+      pushProtocol: init.ids.push,
+      pool: init.pool,
+      limits: init.limits,
+      runOnLimitedConnection: limited,
+      penalize,
+      check: {
+        fetchProtocol: init.ids.fetch,
+        maxTxBytes: maxTxBytes(init.limits),
+        verify,
+        distrust: (peer, detail) => { init.reputation.penalize(peer, 'invalid-tx', detail) },
+        ...(init.feed?.check === undefined ? {} : { config: init.feed.check })
+      },
+      ...(init.feed?.client === undefined ? {} : { config: init.feed.client })
+    })
   }
   return {
     services,

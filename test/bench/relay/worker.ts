@@ -58,7 +58,16 @@ async function startNodes (): Promise<void> {
     meters.push(meter)
     nodes.push(node)
     listed.push(seen)
-    await node.libp2p.dial(multiaddr(init.relay))
+    // the machine is shared and many nodes dial at once: a handshake may time out, so try again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await node.libp2p.dial(multiaddr(init.relay), { signal: AbortSignal.timeout(30_000) })
+        break
+      } catch (err) {
+        if (attempt >= 5) throw err
+        await new Promise(resolve => setTimeout(resolve, 500 * attempt))
+      }
+    }
   }
   for (let i = 0; i < nodes.length; i++) {
     for (let j = i + 1; j < nodes.length && init.role === 'full'; j++) await nodes[i]!.libp2p.dial(nodes[j]!.libp2p.getMultiaddrs()[0]!)
