@@ -44,6 +44,12 @@ export interface NodeConfig {
   relayDataLimitBytes: number
   relayDurationLimitSeconds: number
   relayUnlimited: boolean
+  feed: boolean
+  feedMaxSubscribers: number
+  feedMaxSubscribersPerIp: number
+  feedQueueBytes: number
+  feedWindowBytes: number
+  feedFlushMs: number
   rpcAdmin: boolean
   rpcMaxBodyBytes: number
   rpcRateLimit: number
@@ -77,6 +83,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'relayDataLimitBytes', flag: 'relay-data-limit', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 16 * MiB, help: 'bytes one relayed connection may carry, both ways, before the relay closes it (libp2p default: 128 KiB)' },
   { key: 'relayDurationLimitSeconds', flag: 'relay-duration-limit', kind: 'int', min: 1, max: 86_400, default: 30 * 60, help: 'seconds one relayed connection may last (libp2p default: 120)' },
   { key: 'relayUnlimited', flag: 'relay-unlimited', kind: 'bool', default: false, help: 'relayed connections have no data or duration limit (only for a relay meant to carry browser traffic)' },
+  { key: 'feed', flag: 'feed', kind: 'bool', default: true, help: 'serve the light feed and lightpush to light nodes (full mode) or follow relays by it (light mode) (--no-feed: gossipsub only)' },
+  { key: 'feedMaxSubscribers', flag: 'feed-max-subscribers', kind: 'int', min: 0, max: 1_000_000, default: 1024, help: 'light nodes subscribed to the feed at once; relay feed memory ≤ this × (feed-queue-bytes + feed-window-bytes)' },
+  { key: 'feedMaxSubscribersPerIp', flag: 'feed-max-subscribers-per-ip', kind: 'int', min: 0, max: 1_000_000, default: 256, help: 'feed subscriptions from one IP address (tabs behind one NAT share one)' },
+  { key: 'feedQueueBytes', flag: 'feed-queue-bytes', kind: 'int', min: 1024, max: 64 * MiB, default: 64 * 1024, help: 'bytes queued for one subscriber that is behind; past it the queue is dropped and the subscriber resynced' },
+  { key: 'feedWindowBytes', flag: 'feed-window-bytes', kind: 'int', min: 1024, max: 64 * MiB, default: 64 * 1024, help: 'bytes sent to one subscriber and not yet acknowledged, at most' },
+  { key: 'feedFlushMs', flag: 'feed-flush-ms', kind: 'int', min: 1, max: 10_000, default: 50, help: 'how long live feed items are coalesced into one frame (100 tx/s → 20 frames/s per subscriber)' },
   { key: 'rpcAdmin', flag: 'rpc-admin', kind: 'bool', default: false, help: 'enable admin RPC methods (pool_markMined, pool_removeTx); keep the HTTP port private if so' },
   { key: 'rpcMaxBodyBytes', flag: 'rpc-max-body', kind: 'int', min: 1024, max: 64 * MiB, default: MiB, help: 'largest JSON-RPC request body' },
   { key: 'rpcRateLimit', flag: 'rpc-rate-limit', kind: 'int', min: 1, max: 1_000_000, default: 50, help: 'JSON-RPC requests per second per client address' },

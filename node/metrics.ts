@@ -49,6 +49,23 @@ export function registerNodeMetrics (registry: Registry, node: Lightpool, relay?
   mirrored('lightpool_syncs_total', 'pool syncs completed with peers', () => node.net.stats().syncs)
   mirrored('lightpool_verifications_total', 'signature/proof verifications run (cache misses)', () => node.validator.stats.verified)
 
+  const feed = node.libp2p.services.feedServer
+  if (feed !== undefined) {
+    gauge('lightpool_feed_subscribers', 'light nodes subscribed to this node\'s feed', () => feed.stats().subscribers)
+    gauge('lightpool_feed_queued_bytes', 'feed bytes waiting for subscribers that are behind (bounded by subscribers × queue cap)', () => feed.stats().queuedBytes)
+    mirrored('lightpool_feed_frames_sent_total', 'feed frames sent to subscribers', () => feed.stats().framesSent)
+    mirrored('lightpool_feed_bytes_sent_total', 'feed bytes sent to subscribers', () => feed.stats().bytesSent)
+    mirrored('lightpool_feed_items_total', 'announcements and removals fed (once each, whatever the subscriber count)', () => feed.stats().itemsFed)
+    mirrored('lightpool_feed_resyncs_total', 'subscribers that fell behind their queue cap and were resynced', () => feed.stats().resyncs)
+    mirrored('lightpool_feed_drops_total', 'subscribers dropped (stalled or broke the protocol)', () => feed.stats().drops)
+    mirrored('lightpool_feed_refused_total', 'subscriptions refused by the subscriber caps', () => feed.stats().refused)
+  }
+  const push = node.libp2p.services.push
+  if (push !== undefined) {
+    mirrored('lightpool_push_total', 'txs pushed by light nodes (lightpush)', () => push.stats().pushes)
+    mirrored('lightpool_push_added_total', 'pushed txs admitted', () => push.stats().added)
+  }
+
   const admissions = new Counter({ name: 'lightpool_admissions_total', help: 'tx validation outcomes by source, status and rule', labelNames: ['source', 'status', 'rule'], registers })
   node.net.events.on('tx:admission', (e) => { admissions.inc({ source: e.source, status: e.status, rule: e.rule ?? '' }) })
   const removals = new Counter({ name: 'lightpool_pool_removals_total', help: 'txs leaving the pool, by reason', labelNames: ['reason'], registers })

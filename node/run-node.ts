@@ -92,6 +92,16 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       },
       services,
       metrics: prometheusMetrics({ registry, collectDefaultMetrics: false }),
+      feed: {
+        enabled: config.feed,
+        server: {
+          maxSubscribers: config.feedMaxSubscribers,
+          maxSubscribersPerIp: config.feedMaxSubscribersPerIp,
+          maxQueueBytes: config.feedQueueBytes,
+          windowBytes: config.feedWindowBytes,
+          flushIntervalMs: config.feedFlushMs
+        }
+      },
       net: { peers: { minPeers: config.minPeers } }
     })
     cleanups.push(async () => { await node.stop() })

@@ -18,6 +18,7 @@ import { protocolIds } from './net/protocols.ts'
 import { PeerReputation, type ReputationConfig } from './net/reputation.ts'
 import { lightpool, type LightpoolService, type LightpoolServiceInit } from './net/service.ts'
 import type { NodeMode } from './types.ts'
+import { feedWiring, pushToRelays, type FeedClient, type FeedInit, type FeedServer, type PushServer } from './net/feed/index.ts'
 
 export const LIGHTPOOL_VERSION = '0.1.0'
 
@@ -60,6 +61,11 @@ export interface LightpoolInit {
   /** How often, and how patiently, each connection is pinged to find dead ones. */
   liveness?: Partial<LivenessConfig>
   gossip?: Partial<Omit<LightpoolGossipInit, 'topics' | 'appSpecificScore'>>
+  /**
+   * The light feed (full nodes serve it and lightpush; light nodes subscribe
+   * to ≥ 2 full nodes and push their own txs). On by default.
+   */
+  feed?: FeedInit
   /** Protocol tuning: quotas, fetcher, sync, peer keeping. */
   net?: Partial<Pick<LightpoolServiceInit, 'quotas' | 'fetcher' | 'fetchServe' | 'sync' | 'peers' | 'announce' | 'runOnLimitedConnection'>>
 }
@@ -71,6 +77,11 @@ export interface LightpoolServices {
   liveness: ConnectionLiveness
   pubsub: Gossip
   lightpool: LightpoolService
+  /** full nodes with the feed on */
+  feedServer?: FeedServer
+  push?: PushServer
+  /** light nodes with the feed on */
+  feedClient?: FeedClient
   [name: string]: unknown
 }
 
@@ -123,6 +134,18 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   }
   const proofs = new ProofPool(init.proofs)
   const reputation = new PeerReputation(init.reputation)
+  let publish: ((bytes: Uint8Array) => Promise<SubmitResult>) | undefined
+  const feed = feedWiring({
+    ...(init.feed === undefined ? {} : { feed: init.feed }),
+    mode,
+    ids,
+    pool,
+    limits: validator.limits,
+    validator,
+    reputation,
+    runOnLimitedConnection: init.net?.runOnLimitedConnection ?? false,
+    submit: () => publish ?? (async () => { throw new Error('not started') })
+  })
 
   const options: Libp2pOptions<LightpoolServices> = {
     addresses: { listen: init.listen ?? [], ...(init.announce === undefined ? {} : { announce: init.announce }) },
@@ -146,10 +169,11 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
       liveness: connectionLiveness(init.liveness),
       pubsub: lightpoolGossip({
         topics: [ids.txTopic, ids.proofTopic],
-        appSpecificScore: (peer) => reputation.score(peer),
+        appSpecificScore: (peer) => reputation.score(peer) + feed.gossipScore(peer),
         ...init.gossip
       }) as unknown as (components: any) => Gossip,
-      lightpool: lightpool({ ids, mode, pool, intake, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net }) as (components: any) => LightpoolService,
+      lightpool: lightpool({ ids, mode, pool, intake, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net, ...(feed.listsPool ? { sync: { maxPagesPerPeer: 0, ...init.net?.sync } } : {}) }) as (components: any) => LightpoolService,
+      ...feed.services,
       ...init.services
     }
   }
@@ -168,6 +192,17 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   }
   pool.start()
   const net = libp2p.services.lightpool
+  publish = async (bytes) => await net.publishTx(bytes)
+  feed.bind(libp2p.services)
+  const feedClient = libp2p.services.feedClient
+  const submitTx = async (bytes: Uint8Array): Promise<SubmitResult> => {
+    if (feedClient !== undefined) {
+      const pushed = await pushToRelays({ client: feedClient, validator, pool }, bytes)
+      if (pushed !== undefined) return pushed
+    }
+    // a full node, or a light one no relay answers: its own intake and gossip
+    return await net.publishTx(bytes)
+  }
 
   return {
     libp2p,
@@ -180,8 +215,9 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     network,
     mode,
     peerId: libp2p.peerId,
-    submitTx: async (bytes) => await net.publishTx(bytes),
-    getTx: async (hash) => await net.getTx(hash),
+    submitTx,
+    // a tx the user opens is also checked against every relay whose feed lists it
+    getTx: async (hash) => (await Promise.all([net.getTx(hash), feedClient?.checkOpened(hash)]))[0],
     stop: async () => {
       await libp2p.stop()
       await pool.stop()

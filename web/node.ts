@@ -44,6 +44,8 @@ export interface BrowserLightpoolInit {
   gossip?: LightpoolInit['gossip']
   txLimits?: LightpoolInit['txLimits']
   verifier?: LightpoolInit['verifier']
+  /** The light feed. Default on, subscribed to the relays first (see src/net/feed). */
+  feed?: LightpoolInit['feed']
 }
 
 /** A lightpool node in a browser tab. */
@@ -55,6 +57,16 @@ export interface BrowserLightpool extends Lightpool {
   readonly slot: number
   readonly relays: string[]
   readonly insecure: InsecureRule
+}
+
+/** The peer ids in relay multiaddrs (…/p2p/<id>). */
+function relayPeerIds (relays: string[]): string[] {
+  const ids: string[] = []
+  for (const addr of relays) {
+    const id = /\/p2p\/([^/]+)$/.exec(addr)?.[1]
+    if (id !== undefined && !ids.includes(id)) ids.push(id)
+  }
+  return ids
 }
 
 /** Reservations the tab keeps: one per relay, at most this many. */
@@ -140,6 +152,8 @@ export async function createBrowserLightpool (init: BrowserLightpoolInit): Promi
         // below 4 peers; stored peers that are gone (closed tabs) back off to a minute
         peers: { minPeers: 4, maintenanceIntervalMs: 4_000, retryBaseMs: 2_000, retryMaxMs: 60_000, ...init.net?.peers }
       },
+      // the tab lists the pool from its relays' feeds (gossipsub's mesh has room for 12 peers, a relay has hundreds of tabs)
+      feed: { ...init.feed, client: { targets: relayPeerIds(init.relays), ...init.feed?.client } },
       ...(init.pool === undefined ? {} : { pool: init.pool }),
       ...(init.txLimits === undefined ? {} : { txLimits: init.txLimits }),
       ...(init.verifier === undefined ? {} : { verifier: init.verifier })

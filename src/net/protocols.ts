@@ -9,6 +9,10 @@ export interface ProtocolIds {
   fetch: string
   sync: string
   peers: string
+  /** the light feed: a light node subscribes to a full node's accepted txs and removals */
+  feed: string
+  /** lightpush: a light node hands its own tx to a full node by request */
+  push: string
 }
 
 const NETWORK_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/
@@ -22,6 +26,8 @@ export function protocolIds (network: string): ProtocolIds {
     proofTopic: `${base}/proof/1`,
     fetch: `${base}/fetch/1`,
     sync: `${base}/sync/1`,
-    peers: `${base}/peers/1`
+    peers: `${base}/peers/1`,
+    feed: `${base}/feed/1`,
+    push: `${base}/push/1`
   }
 }

@@ -156,6 +156,7 @@ export class TxPool {
         if (this.byHash.get(entry.hash) === entry) this.removeEntry(entry, 'store-failed')
         throw err
       }
+      if (this.byHash.get(entry.hash) === entry) this.events.emit('stored', { tx: entry })
     }
     return { status: 'added', tx: entry, replaced: check.replaces, evicted: check.evicts }
   }

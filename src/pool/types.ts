@@ -31,6 +31,11 @@ export interface PoolEvents {
   removed: { tx: PoolEntry, reason: RemovalReason, by?: string }
   /** a light node obtained the body of a pending tx */
   body: { tx: PoolEntry }
+  /**
+   * an added tx is now durable in the store (and still pending): from here on
+   * it may be announced, which is what the light feed waits for
+   */
+  stored: { tx: PoolEntry }
 }
 
 export type AdmissionCheck =

@@ -1,0 +1,188 @@
+/**
+ * npm run bench:relay [-- --light 200 --full 4 --rate 100 --seconds 20 --size 40000 --procs 4 --modes feed,gossipsub]
+ *
+ * What one relay costs to serve N light nodes (tabs). This process runs the
+ * relay alone; M full nodes (publishing `rate` txs/s of `size` bytes between
+ * them for `seconds`) and the N light nodes run in child processes
+ * (relay/worker.ts), so the relay's CPU and memory are measured by themselves.
+ * Two modes in one run, same parameters:
+ *   feed       light nodes follow the relay by its light feed (src/net/feed)
+ *   gossipsub  today's path without it: light nodes on the tx topic
+ *
+ * One JSON line per mode:
+ *   coverage             (light node, tx) pairs listed ÷ all pairs, 5 s after the last publish
+ *   listed_within_1s     pairs listed within 1 s of publish ÷ all pairs
+ *   t_list_p50/p99_ms    publish (submitted at a full node) → listed at a light node
+ *   relay_cpu_ms_per_s   the relay process's CPU (user + system) per second of the run
+ *   relay_bytes_out_per_light_per_tx  stream payload bytes the light nodes
+ *                        received (all from the relay) ÷ (N × txs); noise and
+ *                        yamux framing not counted (a few percent more)
+ *   relay_rss_mb         the relay process's peak resident memory
+ *   light_per_core_at_100_tx_s  light nodes one core could serve at 100 tx/s,
+ *                        extrapolated from the relay's CPU: the run starts with
+ *                        a baseline line (mode "no-light-nodes": the same
+ *                        publishing, no light nodes) giving the relay's fixed
+ *                        cost F (fetching, validating, storing every tx); each
+ *                        mode's cost per light node is (cpu − F) ÷ N, and the
+ *                        figure is (1000 − F) ÷ that, scaled from `rate` to 100 tx/s
+ *                        (cost per light node taken as proportional to the rate)
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { tcp } from '@libp2p/tcp'
+import { createLightpool, type Lightpool } from '../../src/lightpool.ts'
+import type { WorkerInit } from './relay/worker.ts'
+
+const { values: args } = parseArgs({
+  options: {
+    light: { type: 'string', default: '200' },
+    full: { type: 'string', default: '4' },
+    rate: { type: 'string', default: '100' },
+    seconds: { type: 'string', default: '20' },
+    size: { type: 'string', default: '40000' },
+    procs: { type: 'string', default: '4' },
+    modes: { type: 'string', default: 'feed,gossipsub' }
+  }
+})
+const num = (name: keyof typeof args): number => {
+  const v = Number(args[name])
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`--${name} must be a non-negative number, got ${String(args[name])}`)
+  return v
+}
+const LIGHT = num('light')
+const FULL = Math.max(1, num('full'))
+const RATE = num('rate')
+const SECONDS = num('seconds')
+const SIZE = num('size')
+const PROCS = Math.max(1, num('procs'))
+const MODES = String(args.modes).split(',') as Array<'feed' | 'gossipsub'>
+/** after the last publish, time for the last listings to arrive */
+const DRAIN_MS = 5_000
+
+interface Worker { proc: ChildProcess, next: (type: string) => Promise<any> }
+
+function startWorker (init: WorkerInit): Worker {
+  const proc = fork(join(import.meta.dirname, 'relay/worker.ts'), [JSON.stringify(init)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const waiting: Array<{ type: string, resolve: (m: any) => void, reject: (e: Error) => void }> = []
+  proc.on('message', (msg: { type: string, message?: string }) => {
+    if (msg.type === 'error') {
+      for (const w of waiting.splice(0)) w.reject(new Error(msg.message))
+      return
+    }
+    const i = waiting.findIndex(w => w.type === msg.type)
+    if (i >= 0) waiting.splice(i, 1)[0]!.resolve(msg)
+  })
+  proc.on('exit', (code) => { for (const w of waiting.splice(0)) w.reject(new Error(`worker exited with ${code}`)) })
+  return { proc, next: async (type) => await new Promise((resolve, reject) => { waiting.push({ type, resolve, reject }) }) }
+}
+
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
+}
+
+async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: number | undefined): Promise<Record<string, unknown>> {
+  const LIGHT = light
+  const network = `relaybench-${mode}`
+  const relay: Lightpool = await createLightpool({
+    network,
+    transports: [tcp()],
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    connectionManager: { maxConnections: LIGHT + FULL + 100, inboundConnectionThreshold: 100_000, maxIncomingPendingConnections: 1000 },
+    feed: { enabled: mode === 'feed', server: { maxSubscribers: LIGHT + 10, maxSubscribersPerIp: LIGHT + 10 } },
+    pool: { maxCount: 100_000, maxBytes: 2 ** 40 },
+    net: { peers: { minPeers: 0 } }
+  })
+  const relayAddr = relay.libp2p.getMultiaddrs()[0]!.toString()
+  const workers: Worker[] = []
+  try {
+    const full = startWorker({ role: 'full', count: FULL, relay: relayAddr, network, feed: mode === 'feed' })
+    workers.push(full)
+    await full.next('ready')
+    const lights: Worker[] = []
+    for (let p = 0; p < Math.min(PROCS, LIGHT); p++) {
+      const procs = Math.min(PROCS, LIGHT)
+      const count = Math.floor(LIGHT / procs) + (p < LIGHT % procs ? 1 : 0)
+      lights.push(startWorker({ role: 'light', count, relay: relayAddr, network, feed: mode === 'feed' }))
+    }
+    workers.push(...lights)
+    await Promise.all(lights.map(async w => await w.next('ready')))
+    // let gossipsub heartbeats settle the mesh before measuring
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+
+    for (const w of workers) w.proc.send({ type: 'measure' })
+    await Promise.all(workers.map(async w => await w.next('measuring')))
+    let peakRss = process.memoryUsage().rss
+    const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 250)
+    const cpu0 = process.cpuUsage()
+    const t0 = performance.now()
+    full.proc.send({ type: 'publish', rate: RATE, seconds: SECONDS, size: SIZE })
+    await full.next('published')
+    await new Promise(resolve => setTimeout(resolve, DRAIN_MS))
+    const cpu = process.cpuUsage(cpu0)
+    const elapsedS = (performance.now() - t0) / 1000
+    clearInterval(rssTimer)
+
+    full.proc.send({ type: 'report' })
+    const published = new Map<string, number>((await full.next('report')).published)
+    let pairs = 0
+    let within1s = 0
+    let bytes = 0
+    const latencies: number[] = []
+    for (const w of lights) {
+      w.proc.send({ type: 'report' })
+      const report = await w.next('report') as { listed: Array<Array<[string, number]>>, bytes: number[] }
+      for (const node of report.listed) {
+        const at = new Map(node)
+        for (const [hash, sent] of published) {
+          const t = at.get(hash)
+          if (t === undefined) continue
+          pairs++
+          const ms = Math.max(0, t - sent)
+          latencies.push(ms)
+          if (ms <= 1000) within1s++
+        }
+      }
+      for (const b of report.bytes) bytes += b
+    }
+    latencies.sort((a, b) => a - b)
+    const all = LIGHT * published.size
+    const cpuMsPerS = (cpu.user + cpu.system) / 1000 / elapsedS
+    return {
+      bench: 'relay',
+      mode,
+      light_nodes: LIGHT,
+      full_nodes: FULL,
+      rate: RATE,
+      seconds: SECONDS,
+      tx_bytes: SIZE,
+      txs: published.size,
+      coverage: all === 0 ? null : +(pairs / all).toFixed(4),
+      listed_within_1s: all === 0 ? null : +(within1s / all).toFixed(4),
+      t_list_p50_ms: +percentile(latencies, 0.5).toFixed(1),
+      t_list_p99_ms: +percentile(latencies, 0.99).toFixed(1),
+      relay_cpu_ms_per_s: +cpuMsPerS.toFixed(1),
+      relay_bytes_out_per_light_per_tx: all === 0 ? null : +(bytes / all).toFixed(1),
+      relay_rss_mb: +(peakRss / 2 ** 20).toFixed(1),
+      light_per_core_at_100_tx_s: LIGHT === 0 || baselineCpu === undefined ? null : perCore(cpuMsPerS, baselineCpu, LIGHT),
+      ...(mode === 'feed' ? { feed: relay.libp2p.services.feedServer?.stats() } : { relay_mesh_peers: relay.libp2p.services.pubsub.getMeshPeers(relay.net.ids.txTopic).length })
+    }
+  } finally {
+    for (const w of workers) w.proc.send({ type: 'stop' })
+    await Promise.all(workers.map(async w => await new Promise(resolve => { if (w.proc.exitCode !== null) resolve(undefined); else w.proc.once('exit', resolve) })))
+    await relay.stop()
+  }
+}
+
+/** Light nodes per core at 100 tx/s from the cost above the baseline (see the header). */
+function perCore (cpuMsPerS: number, baselineMsPerS: number, light: number): number {
+  const perLightAt100 = Math.max(1e-6, (cpuMsPerS - baselineMsPerS) / light) * (100 / Math.max(RATE, 1e-6))
+  const fixedAt100 = baselineMsPerS * (100 / Math.max(RATE, 1e-6))
+  return Math.round(Math.max(0, 1000 - fixedAt100) / perLightAt100)
+}
+
+for (const mode of MODES) if (mode !== 'feed' && mode !== 'gossipsub') throw new RangeError(`unknown mode ${mode}`)
+const baseline = await run('feed', 0, undefined)
+console.log(JSON.stringify({ ...baseline, mode: 'no-light-nodes' }))
+for (const mode of MODES) console.log(JSON.stringify(await run(mode, LIGHT, baseline.relay_cpu_ms_per_s as number)))

@@ -1,0 +1,124 @@
+/**
+ * A child process of `npm run bench:relay`: either the M full nodes that
+ * publish, or a share of the N light nodes. Kept out of the relay's process so
+ * that the relay's CPU and memory (process.cpuUsage, rss) are its own.
+ *
+ * Talks to the parent over IPC: it sends 'ready' once its nodes are connected
+ * (light: subscribed to the relay's feed, or to its gossip topic), then obeys
+ * 'measure' / 'publish' / 'report' / 'stop'.
+ */
+import { tcp } from '@libp2p/tcp'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
+import { StreamMeter } from '../propagation/meter.ts'
+import { makeTx } from '../../helpers/txs.ts'
+
+export interface WorkerInit {
+  role: 'full' | 'light'
+  count: number
+  relay: string
+  network: string
+  feed: boolean
+}
+
+type Command =
+  | { type: 'measure' }
+  | { type: 'publish', rate: number, seconds: number, size: number }
+  | { type: 'report' }
+  | { type: 'stop' }
+
+const init = JSON.parse(process.argv[2]!) as WorkerInit
+const send = (msg: unknown): void => { process.send!(msg) }
+const wall = (): number => performance.timeOrigin + performance.now()
+
+const meters: StreamMeter[] = []
+const nodes: Lightpool[] = []
+/** light: hash → time listed, per node */
+const listed: Array<Map<string, number>> = []
+/** full: hash → time submitted */
+const published = new Map<string, number>()
+let measuring = false
+
+async function startNodes (): Promise<void> {
+  for (let i = 0; i < init.count; i++) {
+    const meter = new StreamMeter()
+    const node = await createLightpool({
+      network: init.network,
+      mode: init.role,
+      transports: [tcp()],
+      listen: init.role === 'full' ? ['/ip4/127.0.0.1/tcp/0'] : [],
+      connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 500 },
+      metrics: () => meter.metrics(),
+      feed: { enabled: init.feed },
+      pool: { maxCount: 100_000, maxBytes: 2 ** 40 },
+      net: { peers: { minPeers: 0 } }
+    })
+    const seen = new Map<string, number>()
+    node.pool.events.on('added', ({ tx }) => { if (measuring && !seen.has(tx.hash)) seen.set(tx.hash, wall()) })
+    meters.push(meter)
+    nodes.push(node)
+    listed.push(seen)
+    // the machine is shared and many nodes dial at once: a handshake may time out, so try again
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await node.libp2p.dial(multiaddr(init.relay), { signal: AbortSignal.timeout(30_000) })
+        break
+      } catch (err) {
+        if (attempt >= 5) throw err
+        await new Promise(resolve => setTimeout(resolve, 500 * attempt))
+      }
+    }
+  }
+  for (let i = 0; i < nodes.length; i++) {
+    for (let j = i + 1; j < nodes.length && init.role === 'full'; j++) await nodes[i]!.libp2p.dial(nodes[j]!.libp2p.getMultiaddrs()[0]!)
+  }
+  const relayId = multiaddr(init.relay).getComponents().findLast(c => c.name === 'p2p')!.value!
+  const ready = (n: Lightpool): boolean => init.role === 'light' && init.feed
+    ? (n.libp2p.services.feedClient?.subscribed().length ?? 0) >= 1
+    : n.libp2p.services.pubsub.getSubscribers(n.net.ids.txTopic).map(String).includes(relayId)
+  const deadline = Date.now() + 120_000
+  while (!nodes.every(ready)) {
+    if (Date.now() > deadline) throw new Error(`${init.role} nodes not ready after 120 s`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
+
+async function publish (rate: number, seconds: number, size: number): Promise<void> {
+  const total = Math.round(rate * seconds)
+  const txs = await Promise.all(Array.from({ length: total }, async () => await makeTx({ payloadBytes: size })))
+  const start = wall()
+  const inFlight: Array<Promise<unknown>> = []
+  for (let i = 0; i < total; i++) {
+    const due = start + i * 1000 / rate
+    const wait = due - wall()
+    if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
+    const tx = txs[i]!
+    published.set(tx.hash, wall())
+    inFlight.push(nodes[i % nodes.length]!.submitTx(tx.bytes))
+  }
+  await Promise.all(inFlight)
+}
+
+process.on('message', (cmd: Command) => {
+  void (async () => {
+    if (cmd.type === 'measure') {
+      measuring = true
+      for (const m of meters) { m.reset(); m.counting = true }
+      send({ type: 'measuring' })
+    } else if (cmd.type === 'publish') {
+      await publish(cmd.rate, cmd.seconds, cmd.size)
+      send({ type: 'published' })
+    } else if (cmd.type === 'report') {
+      if (init.role === 'full') {
+        send({ type: 'report', published: [...published] })
+      } else {
+        send({ type: 'report', listed: listed.map(m => [...m]), bytes: meters.map(m => m.total()) })
+      }
+    } else if (cmd.type === 'stop') {
+      await Promise.all(nodes.map(async n => { await n.stop().catch(() => {}) }))
+      process.exit(0)
+    }
+  })().catch((err) => { send({ type: 'error', message: (err as Error).stack }) })
+})
+
+startNodes().then(() => { send({ type: 'ready' }) }, (err) => { send({ type: 'error', message: (err as Error).stack }) })

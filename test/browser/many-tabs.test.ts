@@ -1,0 +1,73 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode, waitUntil, watchConsole, type TestNode } from '../helpers/browser.ts'
+
+/**
+ * The issue's scene: people open one node's observer page, each in their own
+ * browser profile (a separate context: own storage, own key), and txs are
+ * submitted over the node's JSON-RPC. Through gossipsub alone, 9 of 20 such
+ * tabs saw none; through the feed every tab lists every tx, and drops one the
+ * node marks mined.
+ */
+const TABS = 16
+
+describe.skipIf(NO_BROWSER)(`${TABS} browser profiles on one node's observer page (Chromium)`, () => {
+  let browser: Browser
+  let node: TestNode
+  const contexts: BrowserContext[] = []
+  const pages: Page[] = []
+  const logs: string[] = []
+
+  beforeAll(async () => {
+    await ensureWebBuilt()
+    node = await startRelayNode({ network: 'manytabs', args: ['--rpc-admin'] })
+    browser = await launchChromium()
+  }, 120_000)
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {})
+    await browser?.close()
+    await node?.stop().catch(() => {})
+    if (node !== undefined) removeDir(node.dataDir)
+  })
+
+  it('every tab lists every tx submitted over JSON-RPC and drops the one marked mined', async () => {
+    for (let i = 0; i < TABS; i++) {
+      const context = await browser.newContext({ viewport: { width: 1024, height: 700 } })
+      contexts.push(context)
+      const page = await context.newPage()
+      watchConsole(page, `tab ${i}`, logs)
+      pages.push(page)
+      // the machine is shared: every tab already open runs a node, so later pages load slowly
+      await page.goto(`${node.httpUrl}/`, { waitUntil: 'domcontentloaded', timeout: 120_000 })
+    }
+    console.log(`${TABS} tabs opened`)
+    const subscribed = async (page: Page): Promise<boolean> => await page.evaluate(() =>
+      (window.lightpoolObserver?.node?.libp2p.services.feedClient as { subscribed: () => string[] } | undefined)?.subscribed().length === 1)
+    try {
+      await waitUntil(async () => (await Promise.all(pages.map(subscribed))).every(Boolean), 90_000, 'every tab to subscribe to the node\'s feed')
+      const hashes = await sendTxs(node.info.rpc, { count: 30, rate: 30, size: 4000, fee: '10-5000' })
+      expect(hashes).toHaveLength(30)
+      const listsAll = async (page: Page, want: string[]): Promise<boolean> => await page.evaluate((hs) => hs.every(h => window.lightpoolObserver!.node!.pool.has(h)), want)
+      await waitUntil(async () => (await Promise.all(pages.map(async p => await listsAll(p, hashes)))).every(Boolean), 60_000, 'every tab to list every tx')
+
+      const mined = hashes[7]!
+      await node.call('pool_markMined', [{ hashes: [`0x${mined}`] }])
+      const dropped = async (page: Page): Promise<boolean> => await page.evaluate((h) => !window.lightpoolObserver!.node!.pool.has(h), mined)
+      await waitUntil(async () => (await Promise.all(pages.map(dropped))).every(Boolean), 30_000, 'every tab to drop the mined tx')
+      // and the rest stay listed
+      expect((await Promise.all(pages.map(async p => await listsAll(p, hashes.filter(h => h !== mined)))))).toEqual(pages.map(() => true))
+      const feed = await (await fetch(`${node.httpUrl}/metrics`)).text()
+      console.log(feed.split('\n').filter(l => l.startsWith('lightpool_feed_')).join('\n'))
+    } catch (err) {
+      const states = await Promise.all(pages.map(async (p, i) => `${i}: ${await p.evaluate(() => {
+        const n = window.lightpoolObserver?.node
+        if (n === undefined) return 'no node'
+        const fc = n.libp2p.services.feedClient as { stats: () => unknown } | undefined
+        return `pool ${n.pool.size} relays ${JSON.stringify(n.connectivity.status().relays.map(r => r.state))} feed ${JSON.stringify(fc?.stats())}`
+      }).catch((e: Error) => e.message)}`))
+      console.log(states.join('\n'))
+      console.log(logs.slice(-80).join('\n'))
+      throw err
+    }
+  }, 240_000)
+})

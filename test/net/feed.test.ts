@@ -1,0 +1,82 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Lightpool } from '../../src/lightpool.ts'
+import { connect, startNode, stopAll, waitFor } from '../helpers/network.ts'
+import { makeTx } from '../helpers/txs.ts'
+
+let nodes: Lightpool[] = []
+afterEach(async () => { await stopAll(nodes); nodes = [] })
+
+const subscribedTo = (light: Lightpool, n: number): boolean => (light.libp2p.services.feedClient?.subscribed().length ?? 0) >= n
+
+describe('light feed', () => {
+  it('lists every tx a full node accepts, starting from its pool, and applies every removal with its reason', async () => {
+    const full = await startNode()
+    nodes = [full]
+    const before = await Promise.all(Array.from({ length: 5 }, async () => await makeTx()))
+    for (const tx of before) expect((await full.submitTx(tx.bytes)).status).toBe('added')
+    const light = await startNode({ mode: 'light', net: { sync: { maxPagesPerPeer: 0 } } })
+    nodes.push(light)
+    await connect(light, full)
+    await waitFor(() => subscribedTo(light, 1), 10_000, 'the subscription')
+    // the snapshot: txs the full node held before the light node came
+    await waitFor(() => before.every(tx => light.pool.has(tx.hash)), 10_000, 'the snapshot')
+
+    const live = await Promise.all(Array.from({ length: 10 }, async () => await makeTx({ payloadBytes: 20_000 })))
+    for (const tx of live) await full.submitTx(tx.bytes)
+    await waitFor(() => live.every(tx => light.pool.has(tx.hash)), 10_000, 'live txs')
+    expect(light.pool.get(live[0]!.hash)).toMatchObject({ hasBody: false, fee: live[0]!.meta.fee, size: live[0]!.meta.size })
+
+    const removed: Array<{ hash: string, reason: string }> = []
+    light.pool.events.on('removed', (e) => { removed.push({ hash: e.tx.hash, reason: e.reason }) })
+    full.pool.markMined({ hashes: [live[0]!.hash, before[0]!.hash] })
+    full.pool.remove(live[1]!.hash, 'evicted')
+    await waitFor(() => !light.pool.has(live[0]!.hash) && !light.pool.has(before[0]!.hash) && !light.pool.has(live[1]!.hash), 10_000, 'removals')
+    expect(removed).toEqual(expect.arrayContaining([
+      { hash: live[0]!.hash, reason: 'mined' },
+      { hash: before[0]!.hash, reason: 'mined' },
+      { hash: live[1]!.hash, reason: 'evicted' }
+    ]))
+    // a mined tx's nullifiers are remembered: a late copy is refused
+    expect(light.pool.canAdmit(live[0]!.meta)).toMatchObject({ ok: false, rule: 'nullifier-spent' })
+    const server = full.libp2p.services.feedServer!.stats()
+    expect(server.subscribers).toBe(1)
+    expect(server.framesSent).toBeGreaterThan(0)
+  })
+
+  it('keeps its subscribers out of the full node\'s tx mesh', async () => {
+    const full = await startNode()
+    const light = await startNode({ mode: 'light' })
+    nodes = [full, light]
+    await connect(light, full)
+    await waitFor(() => subscribedTo(light, 1), 10_000, 'the subscription')
+    const topic = full.net.ids.txTopic
+    await waitFor(() => full.libp2p.services.pubsub.getSubscribers(topic).map(String).includes(light.peerId.toString()), 10_000, 'the light node\'s gossip subscription')
+    // heartbeats prune negative-score peers from the mesh
+    await new Promise(resolve => setTimeout(resolve, 2_500))
+    expect(full.libp2p.services.pubsub.getMeshPeers(topic)).not.toContain(light.peerId.toString())
+  })
+
+  it('pushes a light node\'s own tx to its relay, which validates, stores and announces it', async () => {
+    const relay = await startNode({ pool: { minFee: 50n } })
+    const other = await startNode()
+    const light = await startNode({ mode: 'light' })
+    nodes = [relay, other, light]
+    await connect(relay, other)
+    await connect(light, relay)
+    await waitFor(() => subscribedTo(light, 1), 10_000, 'the subscription')
+    const tx = await makeTx()
+    const result = await light.submitTx(tx.bytes)
+    expect(result).toMatchObject({ status: 'added', hash: tx.hash })
+    // durable on the relay when the answer came
+    expect(relay.pool.get(tx.hash)?.hasBody).toBe(true)
+    expect(light.pool.get(tx.hash)?.hasBody).toBe(true)
+    await waitFor(() => other.pool.has(tx.hash), 10_000, 'the relay to announce it')
+    expect(relay.libp2p.services.push!.stats()).toMatchObject({ pushes: 1, added: 1 })
+
+    // the relay's refusal comes back with its rule (the light node's own floor is lower)
+    const cheap = await makeTx({ fee: 10n })
+    const refused = await light.submitTx(cheap.bytes)
+    expect(refused).toMatchObject({ status: 'ignored', rule: 'fee-below-floor' })
+    expect(relay.pool.has(cheap.hash)).toBe(false)
+  })
+})
