@@ -3,8 +3,6 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { createLightpool, type Lightpool } from '../src/lightpool.ts'
 import type { TxLimits } from '../src/tx/limits.ts'
 import type { NodeConfig } from './config.ts'
@@ -13,6 +11,9 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
 import { createRegistry, registerNodeMetrics } from './metrics.ts'
+import { InboundAddressGate } from './p2p-limits.ts'
+import { limitedTcp, limitedWebSockets } from './p2p-transports.ts'
+import { RelayReservationGate } from './relay-limits.ts'
 import { createRpcServer } from './rpc/index.ts'
 import { openDatabase } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
@@ -57,10 +58,21 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     const registry = createRegistry()
     const ip = ipProto(config.host)
     const services: Record<string, (components: any) => unknown> = {}
+    const inbound = {
+      maxPendingConnections: config.p2pMaxPending,
+      maxPendingPerAddress: config.p2pMaxPendingPerAddress,
+      maxConnectionsPerAddress: config.p2pMaxConnectionsPerAddress,
+      connectionsPerSecondPerAddress: config.p2pConnectionRate,
+      upgradeTimeoutMs: config.p2pUpgradeTimeoutMs,
+      socketIdleTimeoutMs: config.p2pIdleTimeoutMs
+    }
+    const addressGate = new InboundAddressGate(inbound)
+    const reservationGate = new RelayReservationGate({ maxReservationsPerAddress: config.relayMaxReservationsPerAddress })
     if (config.relay) {
       services.relay = circuitRelayServer({
         reservations: {
           maxReservations: config.relayMaxReservations,
+          reservationTtl: config.relayReservationTtlSeconds * 1000,
           applyDefaultLimit: !config.relayUnlimited,
           defaultDataLimit: BigInt(config.relayDataLimitBytes),
           defaultDurationLimit: config.relayDurationLimitSeconds * 1000
@@ -81,15 +93,17 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       },
       txLimits: limits,
       bootstrap: config.bootstrap,
-      transports: [tcp(), webSockets()],
+      transports: [limitedTcp(inbound), limitedWebSockets(inbound)],
       listen: [`/${ip}/${config.host}/tcp/${config.tcpPort}`, `/${ip}/${config.host}/tcp/${config.wsPort}/ws`],
       ...(config.announce.length > 0 ? { announce: config.announce } : {}),
       privateKey,
       datastore: new LmdbDatastore(db),
+      connectionGater: { ...addressGate.gater, ...reservationGate.gater },
       connectionManager: {
         maxConnections: config.maxConnections,
-        // a relay's browsers often share one address (a NAT): libp2p's default of 5 new connections per second per host is too few
-        inboundConnectionThreshold: config.relay ? 100 : 20
+        maxIncomingPendingConnections: inbound.maxPendingConnections,
+        inboundConnectionThreshold: inbound.connectionsPerSecondPerAddress,
+        inboundUpgradeTimeout: inbound.upgradeTimeoutMs
       },
       services,
       metrics: prometheusMetrics({ registry, collectDefaultMetrics: false }),
@@ -97,6 +111,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     })
     cleanups.push(async () => { await node.stop() })
     const relay = node.libp2p.services.relay as CircuitRelayService | undefined
+    if (relay !== undefined) reservationGate.attach(node.libp2p, relay)
     registerNodeMetrics(registry, node, relay === undefined ? undefined : { reservations: () => relay.reservations.size })
 
     const rpc = createRpcServer({
