@@ -42,6 +42,9 @@ function keyOf (addr: Multiaddr): string | undefined {
   return host === undefined ? undefined : addressKey(host)
 }
 
+/** How long a granted reservation counts here before the relay's own store must show it. */
+const GRANT_SETTLE_MS = 5_000
+
 export interface RelayGateStats {
   /** Reservations refused because the asking peer's address held `maxReservationsPerAddress`. */
   refusedPerAddress: number
@@ -58,6 +61,12 @@ export class RelayReservationGate {
   readonly stats: RelayGateStats = { refusedPerAddress: 0, freedOnDisconnect: 0 }
   private node: Libp2p | undefined
   private relay: CircuitRelayService | undefined
+  /**
+   * Reservations allowed here and not yet in the relay's store, by peer: the
+   * relay stores one a tick after asking the gater, so requests that arrive
+   * together would otherwise all see the same count.
+   */
+  private readonly granted = new Map<string, { key: string, at: number }>()
 
   private readonly limits: Pick<RelayLimitsConfig, 'maxReservationsPerAddress'>
 
@@ -83,16 +92,25 @@ export class RelayReservationGate {
     const direct = node.getConnections(peer).find(c => !c.remoteAddr.getComponents().some(part => part.name === 'p2p-circuit'))
     const key = direct === undefined ? undefined : keyOf(direct.remoteAddr)
     if (key === undefined) return false
-    let held = 0
-    for (const reservation of relay.reservations.values()) {
-      if (keyOf(reservation.addr) === key) held++
+    const holders = new Set<string>()
+    for (const [holder, reservation] of relay.reservations.entries()) {
+      if (keyOf(reservation.addr) === key) holders.add(holder.toString())
     }
-    if (held < this.limits.maxReservationsPerAddress) return false
-    this.stats.refusedPerAddress++
-    return true
+    const now = Date.now()
+    for (const [holder, grant] of this.granted) {
+      if (now - grant.at > GRANT_SETTLE_MS) this.granted.delete(holder)
+      else if (grant.key === key) holders.add(holder)
+    }
+    if (holders.size >= this.limits.maxReservationsPerAddress) {
+      this.stats.refusedPerAddress++
+      return true
+    }
+    this.granted.set(peer.toString(), { key, at: now })
+    return false
   }
 
   private free (peer: PeerId): void {
+    this.granted.delete(peer.toString())
     const reservation = this.relay?.reservations.get(peer)
     if (reservation === undefined) return
     // stop its TTL timer first: it would otherwise delete a reservation the same peer makes after reconnecting
