@@ -2,7 +2,7 @@ import { DecodeError } from '../codec/bytes.ts'
 import { decodeTx, txHash, txMeta } from '../tx/encoding.ts'
 import { DEFAULT_TX_LIMITS, maxTxBytes, type TxLimits } from '../tx/limits.ts'
 import type { Tx, TxMeta } from '../tx/types.ts'
-import { SignatureVerifier, type TxVerifier } from '../tx/verifier.ts'
+import { SignatureVerifier, type TxInvalid, type TxVerifier } from '../tx/verifier.ts'
 import { LruCache } from '../util/lru.ts'
 import type { AdmissionCheck } from '../pool/pool.ts'
 import { rejected, type Refusal } from './rules.ts'
@@ -47,7 +47,7 @@ export class TxValidator {
   private readonly gate: AdmissionGate
   private readonly verifier: TxVerifier
   /** hash → undefined (valid) or the reason it is invalid */
-  private readonly verified: LruCache<string, string | null>
+  private readonly verified: LruCache<string, TxInvalid | null>
   private readonly counters: ValidatorStats = { verified: 0, cacheHits: 0 }
 
   constructor (init: ValidatorInit) {
@@ -87,24 +87,25 @@ export class TxValidator {
       if (!check.ok) return { status: check.status, rule: check.rule, message: check.message, hash }
     }
     const invalid = await this.verify(tx, hash)
-    if (invalid !== undefined) return { ...rejected('invalid-signature', invalid), hash }
+    if (invalid !== undefined) return { ...rejected(invalid.rule, invalid.message), hash }
     return { status: 'accepted', tx, meta }
   }
 
-  /** Stage 4 alone, cached: resolves to undefined when valid, else the reason. */
-  async verify (tx: Tx, hash: string): Promise<string | undefined> {
+  /** Stage 4 alone, cached: resolves to undefined when valid, else the rule broken and why. */
+  async verify (tx: Tx, hash: string): Promise<TxInvalid | undefined> {
     const cached = this.verified.get(hash)
     if (cached !== undefined) {
       this.counters.cacheHits++
       return cached ?? undefined
     }
-    let reason: string | undefined
+    let reason: TxInvalid | undefined
     try {
-      reason = await this.verifier.verify(tx)
+      const verdict = await this.verifier.verify(tx)
+      reason = typeof verdict === 'string' ? { rule: 'invalid-signature', message: verdict } : verdict
     } catch (err) {
       // A verifier must not throw for bad input. If one does, refuse the tx but
       // do not cache the verdict: the failure may be the verifier's, not the tx's.
-      return `verifier failed: ${(err as Error).message}`
+      return { rule: 'invalid-signature', message: `verifier failed: ${(err as Error).message}` }
     }
     this.counters.verified++
     this.verified.set(hash, reason ?? null)
