@@ -81,7 +81,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'p2pMaxConnectionsPerAddress', flag: 'p2p-max-connections-per-address', kind: 'int', min: 1, max: 100_000, default: P2P.maxConnectionsPerAddress, help: 'inbound p2p connections (and WebSocket sockets) one IPv4 address or IPv6 /64 may hold open' },
   { key: 'p2pConnectionRate', flag: 'p2p-connection-rate', kind: 'int', min: 1, max: 100_000, default: P2P.connectionsPerSecondPerAddress, help: 'new inbound p2p connections per second from one address (libp2p default: 5)' },
   { key: 'p2pUpgradeTimeoutMs', flag: 'p2p-upgrade-timeout', kind: 'int', min: 100, max: 600_000, default: P2P.upgradeTimeoutMs, help: 'ms an inbound p2p connection has to finish its handshake (WebSocket: HTTP upgrade included)' },
-  { key: 'p2pIdleTimeoutMs', flag: 'p2p-idle-timeout', kind: 'int', min: 100, max: 3_600_000, default: P2P.socketIdleTimeoutMs, help: 'ms an inbound p2p socket may stay silent (TCP: always; WebSocket: until its HTTP upgrade) before it is closed' },
+  { key: 'p2pIdleTimeoutMs', flag: 'p2p-idle-timeout', kind: 'int', min: 100, max: 3_600_000, default: P2P.socketIdleTimeoutMs, help: 'ms a socket on the WebSocket port may stay silent before its HTTP upgrade is done (libp2p: no limit)' },
   { key: 'maxTxs', flag: 'max-txs', kind: 'int', min: 1, max: 10_000_000, default: 10_000, help: 'pool cap: pending txs' },
   { key: 'maxPoolBytes', flag: 'max-pool-bytes', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 512 * MiB, help: 'pool cap: bytes of pending txs' },
   { key: 'minFee', flag: 'min-fee', kind: 'bigint', default: 1n, help: 'lowest fee admitted' },

@@ -48,11 +48,12 @@ export interface InboundLimitsConfig {
    */
   upgradeTimeoutMs: number
   /**
-   * How long a socket may stay silent before the node closes it: an inbound
-   * TCP socket at any time (libp2p default 2 min; liveness pings keep honest
-   * connections busier than that), a WebSocket socket until its HTTP upgrade
-   * (libp2p sets none: a socket that never sent a byte stayed open for good).
-   * Default 10 000 ms.
+   * How long a socket on the WebSocket port may stay silent before its HTTP
+   * upgrade is done (libp2p sets no limit: a socket that never sent a byte
+   * stayed open for good). A TCP socket is handed to the handshake at once,
+   * so `upgradeTimeoutMs` bounds it; once connected, libp2p's own 2-minute
+   * inactivity timeout applies (liveness pings every 10 s keep honest
+   * connections busier than that). Default 10 000 ms.
    */
   socketIdleTimeoutMs: number
 }

@@ -6,9 +6,15 @@ import { addressKey, type InboundLimitsConfig } from './p2p-limits.ts'
 
 type TransportFactory = (components: any) => Transport
 
-/** The node's TCP transport: inbound sockets that stay silent are closed after `socketIdleTimeoutMs`. */
-export function limitedTcp (limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs'>): TransportFactory {
-  return tcp({ inboundSocketInactivityTimeout: limits.socketIdleTimeoutMs })
+/**
+ * The node's TCP transport. Every accepted socket goes straight into the
+ * libp2p handshake, where the connection gater's per-address caps and the
+ * upgrade timeout bound it, so it needs nothing beyond libp2p's defaults
+ * (which include a 2-minute inactivity timeout for the socket's whole life:
+ * shorter would cut idle-but-healthy connections between liveness pings).
+ */
+export function limitedTcp (): TransportFactory {
+  return tcp()
 }
 
 /**

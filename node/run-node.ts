@@ -93,7 +93,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       },
       txLimits: limits,
       bootstrap: config.bootstrap,
-      transports: [limitedTcp(inbound), limitedWebSockets(inbound)],
+      transports: [limitedTcp(), limitedWebSockets(inbound)],
       listen: [`/${ip}/${config.host}/tcp/${config.tcpPort}`, `/${ip}/${config.host}/tcp/${config.wsPort}/ws`],
       ...(config.announce.length > 0 ? { announce: config.announce } : {}),
       privateKey,
