@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_INBOUND_LIMITS_CONFIG as P2P } from './p2p-limits.ts'
+import { DEFAULT_RELAY_LIMITS_CONFIG as RELAY } from './relay-limits.ts'
 
 /**
  * Every setting of `lightpool node`, with its flag, environment variable,
@@ -33,6 +35,12 @@ export interface NodeConfig {
   bootstrap: string[]
   minPeers: number
   maxConnections: number
+  p2pMaxPending: number
+  p2pMaxPendingPerAddress: number
+  p2pMaxConnectionsPerAddress: number
+  p2pConnectionRate: number
+  p2pUpgradeTimeoutMs: number
+  p2pIdleTimeoutMs: number
   maxTxs: number
   maxPoolBytes: number
   minFee: bigint
@@ -41,6 +49,8 @@ export interface NodeConfig {
   maxNullifiers: number
   relay: boolean
   relayMaxReservations: number
+  relayMaxReservationsPerAddress: number
+  relayReservationTtlSeconds: number
   relayDataLimitBytes: number
   relayDurationLimitSeconds: number
   relayUnlimited: boolean
@@ -72,6 +82,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'bootstrap', flag: 'bootstrap', kind: 'list', default: [], help: 'bootnode multiaddrs, each ending in /p2p/<peer id>' },
   { key: 'minPeers', flag: 'min-peers', kind: 'int', min: 0, max: 1000, default: 6, help: 'dial stored peers, bootnodes and exchanged peers while below this many' },
   { key: 'maxConnections', flag: 'max-connections', kind: 'int', min: 1, max: 100_000, default: 300, help: 'most open connections (libp2p prunes beyond)' },
+  { key: 'p2pMaxPending', flag: 'p2p-max-pending', kind: 'int', min: 1, max: 100_000, default: P2P.maxPendingConnections, help: 'inbound p2p connections mid-handshake at once, every address and transport together (libp2p default: 10)' },
+  { key: 'p2pMaxPendingPerAddress', flag: 'p2p-max-pending-per-address', kind: 'int', min: 1, max: 100_000, default: P2P.maxPendingPerAddress, help: 'inbound p2p connections mid-handshake from one IPv4 address or IPv6 /64' },
+  { key: 'p2pMaxConnectionsPerAddress', flag: 'p2p-max-connections-per-address', kind: 'int', min: 1, max: 100_000, default: P2P.maxConnectionsPerAddress, help: 'inbound p2p connections (and WebSocket sockets) one IPv4 address or IPv6 /64 may hold open' },
+  { key: 'p2pConnectionRate', flag: 'p2p-connection-rate', kind: 'int', min: 1, max: 100_000, default: P2P.connectionsPerSecondPerAddress, help: 'new inbound p2p connections per second from one address (libp2p default: 5)' },
+  { key: 'p2pUpgradeTimeoutMs', flag: 'p2p-upgrade-timeout', kind: 'int', min: 100, max: 600_000, default: P2P.upgradeTimeoutMs, help: 'ms an inbound p2p connection has to finish its handshake (WebSocket: HTTP upgrade included)' },
+  { key: 'p2pIdleTimeoutMs', flag: 'p2p-idle-timeout', kind: 'int', min: 100, max: 3_600_000, default: P2P.socketIdleTimeoutMs, help: 'ms a socket on the WebSocket port may stay silent before its HTTP upgrade is done (libp2p: no limit)' },
   { key: 'maxTxs', flag: 'max-txs', kind: 'int', min: 1, max: 10_000_000, default: 10_000, help: 'pool cap: pending txs' },
   { key: 'maxPoolBytes', flag: 'max-pool-bytes', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 512 * MiB, help: 'pool cap: bytes of pending txs' },
   { key: 'minFee', flag: 'min-fee', kind: 'bigint', default: 1n, help: 'lowest fee admitted' },
@@ -80,6 +96,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxNullifiers', flag: 'max-nullifiers', kind: 'int', min: 0, max: 255, default: 64, help: 'most nullifiers per tx' },
   { key: 'relay', flag: 'relay', kind: 'bool', default: true, help: 'serve as a circuit relay v2 for browser peers (--no-relay to turn off)' },
   { key: 'relayMaxReservations', flag: 'relay-max-reservations', kind: 'int', min: 0, max: 1_000_000, default: 512, help: 'browsers that may hold a relay reservation at once (libp2p default: 15)' },
+  { key: 'relayMaxReservationsPerAddress', flag: 'relay-max-reservations-per-address', kind: 'int', min: 1, max: 1_000_000, default: RELAY.maxReservationsPerAddress, help: 'relay reservations one IPv4 address or IPv6 /64 may hold' },
+  { key: 'relayReservationTtlSeconds', flag: 'relay-reservation-ttl', kind: 'int', min: 60, max: 86_400, default: RELAY.reservationTtlMs / 1000, help: 'seconds a relay reservation lasts unless refreshed; it is freed at once when its holder disconnects (libp2p default: 7200)' },
   { key: 'relayDataLimitBytes', flag: 'relay-data-limit', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 16 * MiB, help: 'bytes one relayed connection may carry, both ways, before the relay closes it (libp2p default: 128 KiB)' },
   { key: 'relayDurationLimitSeconds', flag: 'relay-duration-limit', kind: 'int', min: 1, max: 86_400, default: 30 * 60, help: 'seconds one relayed connection may last (libp2p default: 120)' },
   { key: 'relayUnlimited', flag: 'relay-unlimited', kind: 'bool', default: false, help: 'relayed connections have no data or duration limit (only for a relay meant to carry browser traffic)' },

@@ -12,6 +12,9 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
 import { createRegistry, registerNodeMetrics } from './metrics.ts'
+import { InboundAddressGate } from './p2p-limits.ts'
+import { limitedTcp, limitedWebSockets } from './p2p-transports.ts'
+import { RelayReservationGate } from './relay-limits.ts'
 import { createRpcServer } from './rpc/index.ts'
 import { openDatabase } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
@@ -56,10 +59,21 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     const registry = createRegistry()
     const ip = ipProto(config.host)
     const services: Record<string, (components: any) => unknown> = {}
+    const inbound = {
+      maxPendingConnections: config.p2pMaxPending,
+      maxPendingPerAddress: config.p2pMaxPendingPerAddress,
+      maxConnectionsPerAddress: config.p2pMaxConnectionsPerAddress,
+      connectionsPerSecondPerAddress: config.p2pConnectionRate,
+      upgradeTimeoutMs: config.p2pUpgradeTimeoutMs,
+      socketIdleTimeoutMs: config.p2pIdleTimeoutMs
+    }
+    const addressGate = new InboundAddressGate(inbound)
+    const reservationGate = new RelayReservationGate({ maxReservationsPerAddress: config.relayMaxReservationsPerAddress })
     if (config.relay) {
       services.relay = circuitRelayServer({
         reservations: {
           maxReservations: config.relayMaxReservations,
+          reservationTtl: config.relayReservationTtlSeconds * 1000,
           applyDefaultLimit: !config.relayUnlimited,
           defaultDataLimit: BigInt(config.relayDataLimitBytes),
           defaultDurationLimit: config.relayDurationLimitSeconds * 1000
@@ -80,15 +94,17 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       },
       txLimits: limits,
       bootstrap: config.bootstrap,
-      transports: [tcp(), webSockets()],
+      transports: [limitedTcp(), limitedWebSockets(inbound)],
       listen: [`/${ip}/${config.host}/tcp/${config.tcpPort}`, `/${ip}/${config.host}/tcp/${config.wsPort}/ws`],
       ...(config.announce.length > 0 ? { announce: config.announce } : {}),
       privateKey,
       datastore: new LmdbDatastore(db),
+      connectionGater: { ...addressGate.gater, ...reservationGate.gater },
       connectionManager: {
         maxConnections: config.maxConnections,
-        // a relay's browsers often share one address (a NAT): libp2p's default of 5 new connections per second per host is too few
-        inboundConnectionThreshold: config.relay ? 100 : 20
+        maxIncomingPendingConnections: inbound.maxPendingConnections,
+        inboundConnectionThreshold: inbound.connectionsPerSecondPerAddress,
+        inboundUpgradeTimeout: inbound.upgradeTimeoutMs
       },
       services,
       metrics: prometheusMetrics({ registry, collectDefaultMetrics: false }),
@@ -106,6 +122,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     })
     cleanups.push(async () => { await node.stop() })
     const relay = node.libp2p.services.relay as CircuitRelayService | undefined
+    if (relay !== undefined) reservationGate.attach(node.libp2p, relay)
     registerNodeMetrics(registry, node, relay === undefined ? undefined : { reservations: () => relay.reservations.size })
 
     const rpc = createRpcServer({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
-import { buildTx, Ed25519Signer, fromHex, toHex, TX_FIXED_BYTES } from '../../src/index.ts'
+import { buildTx, Ed25519Signer, fromHex, NULLIFIER_ENTRY_BYTES, toHex, TX_FIXED_BYTES } from '../../src/index.ts'
 import { TX_IGNORED, TX_REJECTED } from '../rpc/errors.ts'
 import { RpcError, rpcCall } from './rpc-client.ts'
 
@@ -57,8 +57,8 @@ export function sendCommand (): Command {
 async function send (opts: SendOptions): Promise<number> {
   const fee = parseFee(opts.fee)
   const signer = loadSigner(opts.key)
-  const payloadBytes = opts.size - TX_FIXED_BYTES - 32 * opts.nullifiers
-  if (payloadBytes < 0) throw new Error(`--size ${opts.size} is below the envelope's minimum of ${TX_FIXED_BYTES + 32 * opts.nullifiers} bytes`)
+  const payloadBytes = opts.size - TX_FIXED_BYTES - NULLIFIER_ENTRY_BYTES * opts.nullifiers
+  if (payloadBytes < 0) throw new Error(`--size ${opts.size} is below the envelope's minimum of ${TX_FIXED_BYTES + NULLIFIER_ENTRY_BYTES * opts.nullifiers} bytes`)
   process.stderr.write(`sender ${toHex(signer.publicKey)} → ${opts.rpc}\n`)
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'send [{bar}] {value}/{total} · {rate} tx/s · {refused} refused', hideCursor: true }) : undefined
   bar?.start(opts.count, 0, { rate: 0, refused: 0 })
@@ -75,8 +75,9 @@ async function send (opts: SendOptions): Promise<number> {
     while (inFlight.size >= opts.concurrency) await Promise.race(inFlight)
     const payload = new Uint8Array(payloadBytes)
     crypto.getRandomValues(payload.subarray(0, Math.min(65_536, payloadBytes)))
-    const nullifiers = Array.from({ length: opts.nullifiers }, () => crypto.getRandomValues(new Uint8Array(32)))
-    const built = await buildTx({ fee: fee(), expiresAt: Date.now() + opts.expiresIn * 1000, nullifiers, payload }, signer, { maxPayloadBytes: Math.max(payloadBytes, 1), maxNullifiers: opts.nullifiers })
+    // fresh seeds: each tx spends nullifiers of its own, bound to the sender key
+    const nullifierSeeds = Array.from({ length: opts.nullifiers }, () => crypto.getRandomValues(new Uint8Array(32)))
+    const built = await buildTx({ fee: fee(), expiresAt: Date.now() + opts.expiresIn * 1000, nullifierSeeds, payload }, signer, { maxPayloadBytes: Math.max(payloadBytes, 1), maxNullifiers: opts.nullifiers })
     const p = rpcCall<{ hash: string }>(opts.rpc, 'pool_sendTx', [`0x${toHex(built.bytes)}`]).then((r) => {
       accepted++
       process.stdout.write(`${r.hash}\n`)

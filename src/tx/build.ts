@@ -1,6 +1,7 @@
 import { ed25519PublicKey, ed25519RandomSecretKey, ed25519Sign, SECRET_KEY_BYTES } from '../crypto/ed25519.ts'
 import { appendSignature, encodeUnsigned, signingMessage, txHash, txMeta, decodeTx } from './encoding.ts'
 import { DEFAULT_TX_LIMITS, type TxLimits } from './limits.ts'
+import { deriveNullifier } from './nullifier.ts'
 import type { Tx, TxMeta } from './types.ts'
 
 /** Signs txs for one sender key. */
@@ -31,7 +32,12 @@ export class Ed25519Signer implements TxSigner {
 export interface TxFields {
   fee: bigint
   expiresAt: number
-  nullifiers: Uint8Array[]
+  /**
+   * One 32-byte seed per nullifier the tx spends: its nullifiers are derived
+   * from these and the signer's key (nullifier.ts). Re-use a seed to replace
+   * your own pending tx with a higher fee.
+   */
+  nullifierSeeds: Uint8Array[]
   payload: Uint8Array
 }
 
@@ -44,7 +50,9 @@ export interface BuiltTx {
 
 /** Encodes and signs a tx. Throws RangeError for fields the envelope cannot hold. */
 export async function buildTx (fields: TxFields, signer: TxSigner, limits: TxLimits = DEFAULT_TX_LIMITS): Promise<BuiltTx> {
-  const unsigned = encodeUnsigned({ fee: fields.fee, expiresAt: fields.expiresAt, nullifiers: fields.nullifiers, sender: signer.publicKey }, fields.payload)
+  const nullifiers = await Promise.all(fields.nullifierSeeds.map(async seed => await deriveNullifier(signer.publicKey, seed)))
+  const header = { fee: fields.fee, expiresAt: fields.expiresAt, nullifiers, nullifierSeeds: fields.nullifierSeeds, sender: signer.publicKey }
+  const unsigned = encodeUnsigned(header, fields.payload)
   const signature = await signer.sign(await signingMessage(unsigned))
   const bytes = appendSignature(unsigned, signature)
   // decoding what was just built checks it against the limits a receiver applies

@@ -2,24 +2,25 @@ import { ByteReader, ByteWriter, DecodeError } from '../codec/bytes.ts'
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../crypto/ed25519.ts'
 import { sha256 } from '../crypto/sha256.ts'
 import { toHex } from './hex.ts'
-import { DEFAULT_TX_LIMITS, TX_FIXED_BYTES, type TxLimits } from './limits.ts'
+import { DEFAULT_TX_LIMITS, NULLIFIER_ENTRY_BYTES, TX_FIXED_BYTES, type TxLimits } from './limits.ts'
 import { TX_VERSION, type Tx, type TxHeader, type TxMeta } from './types.ts'
 
 /**
- * Tx envelope, version 1 (all integers big-endian):
+ * Tx envelope, version 2 (all integers big-endian):
  *
- *   u8  version = 1
+ *   u8  version = 2
  *   u64 fee
  *   u64 expiresAt        unix ms, at most 2^53-1
  *   u8  nullifier count  ≤ limits.maxNullifiers
- *   32B × count          nullifiers, pairwise distinct
+ *   64B × count          nullifier (32B, pairwise distinct) then its seed (32B)
  *   32B sender           Ed25519 public key
  *   u32 payload length   ≤ limits.maxPayloadBytes
  *   payload
  *   64B signature        Ed25519 by sender over signingMessage()
  *
  * Everything before the signature is "the unsigned encoding". The tx id is
- * SHA-256 of the whole encoding.
+ * SHA-256 of the whole encoding. Version 1 had no seeds (32B per nullifier)
+ * and is refused: its nullifiers were bound to nobody.
  */
 
 export const NULLIFIER_BYTES = 32
@@ -31,12 +32,14 @@ export function encodeUnsigned (header: TxHeader, payload: Uint8Array): Uint8Arr
   if (!Number.isSafeInteger(header.expiresAt) || header.expiresAt < 0) throw new RangeError('expiresAt must be a non-negative safe integer')
   if (header.nullifiers.length > 255) throw new RangeError('at most 255 nullifiers can be encoded')
   if (header.sender.byteLength !== PUBLIC_KEY_BYTES) throw new RangeError('sender must be 32 bytes')
-  const w = new ByteWriter(TX_FIXED_BYTES + header.nullifiers.length * NULLIFIER_BYTES + payload.byteLength)
+  if (header.nullifierSeeds.length !== header.nullifiers.length) throw new RangeError('one nullifier seed per nullifier')
+  const w = new ByteWriter(TX_FIXED_BYTES + header.nullifiers.length * NULLIFIER_ENTRY_BYTES + payload.byteLength)
   w.u8(TX_VERSION).u64(header.fee).u64(header.expiresAt).u8(header.nullifiers.length)
-  for (const n of header.nullifiers) {
-    if (n.byteLength !== NULLIFIER_BYTES) throw new RangeError('nullifiers must be 32 bytes')
-    w.bytes(n)
-  }
+  header.nullifiers.forEach((n, i) => {
+    const seed = header.nullifierSeeds[i]!
+    if (n.byteLength !== NULLIFIER_BYTES || seed.byteLength !== NULLIFIER_BYTES) throw new RangeError('nullifiers and their seeds must be 32 bytes')
+    w.bytes(n).bytes(seed)
+  })
   return w.bytes(header.sender).lengthPrefixed(payload).finish()
 }
 
@@ -59,6 +62,7 @@ export function decodeTx (bytes: Uint8Array, limits: TxLimits = DEFAULT_TX_LIMIT
   const count = r.u8('nullifierCount')
   if (count > limits.maxNullifiers) throw new DecodeError('nullifierCount', `${count} exceeds the cap ${limits.maxNullifiers}`)
   const nullifiers: Uint8Array[] = []
+  const nullifierSeeds: Uint8Array[] = []
   const seen = new Set<string>()
   for (let i = 0; i < count; i++) {
     const n = r.bytes(NULLIFIER_BYTES, 'nullifiers')
@@ -66,12 +70,13 @@ export function decodeTx (bytes: Uint8Array, limits: TxLimits = DEFAULT_TX_LIMIT
     if (seen.has(key)) throw new DecodeError('nullifiers', 'duplicate nullifier')
     seen.add(key)
     nullifiers.push(n)
+    nullifierSeeds.push(r.bytes(NULLIFIER_BYTES, 'nullifierSeeds'))
   }
   const sender = r.bytes(PUBLIC_KEY_BYTES, 'sender')
   const payload = r.lengthPrefixed('payload', limits.maxPayloadBytes)
   const signature = r.bytes(SIGNATURE_BYTES, 'signature')
   r.end('tx')
-  return { version, header: { fee, expiresAt: Number(expiresAtRaw), nullifiers, sender }, payload, signature, encoded: bytes }
+  return { version, header: { fee, expiresAt: Number(expiresAtRaw), nullifiers, nullifierSeeds, sender }, payload, signature, encoded: bytes }
 }
 
 /** The tx's unsigned encoding: everything the signature covers. */

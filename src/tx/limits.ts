@@ -17,7 +17,10 @@ export const DEFAULT_TX_LIMITS: Readonly<TxLimits> = Object.freeze({
 /** Bytes of an encoded tx other than its payload and nullifiers. */
 export const TX_FIXED_BYTES = 1 + 8 + 8 + 1 + 32 + 4 + 64
 
+/** Bytes each nullifier takes in the envelope: the nullifier and its seed, 32 each. */
+export const NULLIFIER_ENTRY_BYTES = 32 + 32
+
 /** The largest encoding these limits allow. */
 export function maxTxBytes (limits: TxLimits): number {
-  return TX_FIXED_BYTES + limits.maxNullifiers * 32 + limits.maxPayloadBytes
+  return TX_FIXED_BYTES + limits.maxNullifiers * NULLIFIER_ENTRY_BYTES + limits.maxPayloadBytes
 }

@@ -1,6 +1,6 @@
 import { ByteReader, ByteWriter, DecodeError } from '../codec/bytes.ts'
 import { fromHex, toHex } from './hex.ts'
-import { DEFAULT_TX_LIMITS, maxTxBytes, TX_FIXED_BYTES, type TxLimits } from './limits.ts'
+import { DEFAULT_TX_LIMITS, maxTxBytes, NULLIFIER_ENTRY_BYTES, TX_FIXED_BYTES, type TxLimits } from './limits.ts'
 import type { TxMeta } from './types.ts'
 
 /**
@@ -29,7 +29,7 @@ export function readMeta (r: ByteReader, limits: TxLimits = DEFAULT_TX_LIMITS): 
   const expiresAt = r.u64Safe('expiresAt')
   const count = r.u8('nullifierCount')
   if (count > limits.maxNullifiers) throw new DecodeError('nullifierCount', `${count} exceeds the cap ${limits.maxNullifiers}`)
-  if (size < TX_FIXED_BYTES + count * 32) throw new DecodeError('size', `${size} bytes cannot hold ${count} nullifiers`)
+  if (size < TX_FIXED_BYTES + count * NULLIFIER_ENTRY_BYTES) throw new DecodeError('size', `${size} bytes cannot hold ${count} nullifiers`)
   const nullifiers: string[] = []
   for (let i = 0; i < count; i++) {
     const n = toHex(r.bytes(32, 'nullifiers'))

@@ -12,6 +12,8 @@ export type RejectRule =
   | 'too-large'
   /** the signature (or the verifier's proof check) fails */
   | 'invalid-signature'
+  /** a nullifier is not bound to the tx's sender: a copy of someone else's nullifier (see src/tx/nullifier.ts) */
+  | 'nullifier-not-owned'
   /** a fetched body is not what was announced (hash, size, fee, expiry or nullifiers differ) */
   | 'body-mismatch'
 

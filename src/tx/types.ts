@@ -1,6 +1,7 @@
 import type { Hex } from './hex.ts'
 
-export const TX_VERSION = 1
+/** 2: each nullifier travels with the seed it is derived from (see nullifier.ts). */
+export const TX_VERSION = 2
 
 /** The signed header of a tx. */
 export interface TxHeader {
@@ -13,6 +14,13 @@ export interface TxHeader {
   expiresAt: number
   /** 32-byte nullifiers; two pending txs never share one. */
   nullifiers: Uint8Array[]
+  /**
+   * One 32-byte seed per nullifier, in the same order. The default verifier
+   * requires nullifiers[i] = deriveNullifier(sender, nullifierSeeds[i]), which
+   * binds every nullifier to its owner's key; a chain whose proof binds them
+   * its own way may leave the seeds zero.
+   */
+  nullifierSeeds: Uint8Array[]
   /** Ed25519 public key of the sender, which signs the tx. */
   sender: Uint8Array
 }

@@ -3,7 +3,7 @@ import { decodeTx, txHash, txMeta } from '../tx/encoding.ts'
 import { DEFAULT_TX_LIMITS, maxTxBytes, type TxLimits } from '../tx/limits.ts'
 import { rejected, type Refusal } from '../tx/refusals.ts'
 import type { Tx, TxMeta } from '../tx/types.ts'
-import { SignatureVerifier, type TxVerifier } from '../tx/verifier.ts'
+import { SignatureVerifier, type TxInvalid, type TxVerifier } from '../tx/verifier.ts'
 import { LruCache } from '../util/lru.ts'
 
 /** Verification results remembered by tx hash: a pool's worth and more, so a tx seen by RPC and gossip is verified once. */
@@ -42,7 +42,7 @@ export class TxValidator {
   readonly limits: TxLimits
   private readonly verifier: TxVerifier
   /** hash → undefined (valid) or the reason it is invalid */
-  private readonly verified: LruCache<string, string | null>
+  private readonly verified: LruCache<string, TxInvalid | null>
   private readonly counters: ValidatorStats = { verified: 0, cacheHits: 0 }
 
   constructor (init: ValidatorInit = {}) {
@@ -85,24 +85,25 @@ export class TxValidator {
   /** Stage 3 on a tx already described: accepted, or rejected as invalid-signature. */
   async validateDescribed (tx: Tx, meta: TxMeta): Promise<Validation> {
     const invalid = await this.verify(tx, meta.hash)
-    if (invalid !== undefined) return { ...rejected('invalid-signature', invalid), hash: meta.hash }
+    if (invalid !== undefined) return { ...rejected(invalid.rule, invalid.message), hash: meta.hash }
     return { status: 'accepted', tx, meta }
   }
 
-  /** Stage 3 alone, cached: resolves to undefined when valid, else the reason. */
-  async verify (tx: Tx, hash: string): Promise<string | undefined> {
+  /** Stage 3 alone, cached: resolves to undefined when valid, else the rule broken and why. */
+  async verify (tx: Tx, hash: string): Promise<TxInvalid | undefined> {
     const cached = this.verified.get(hash)
     if (cached !== undefined) {
       this.counters.cacheHits++
       return cached ?? undefined
     }
-    let reason: string | undefined
+    let reason: TxInvalid | undefined
     try {
-      reason = await this.verifier.verify(tx)
+      const verdict = await this.verifier.verify(tx)
+      reason = typeof verdict === 'string' ? { rule: 'invalid-signature', message: verdict } : verdict
     } catch (err) {
       // A verifier must not throw for bad input. If one does, refuse the tx but
       // do not cache the verdict: the failure may be the verifier's, not the tx's.
-      return `verifier failed: ${(err as Error).message}`
+      return { rule: 'invalid-signature', message: `verifier failed: ${(err as Error).message}` }
     }
     this.counters.verified++
     this.verified.set(hash, reason ?? null)

@@ -41,7 +41,7 @@
  */
 import { parseArgs } from 'node:util'
 import { performance } from 'node:perf_hooks'
-import { buildTx, Ed25519Signer, TX_FIXED_BYTES } from '../../src/index.ts'
+import { buildTx, Ed25519Signer, NULLIFIER_ENTRY_BYTES, TX_FIXED_BYTES } from '../../src/index.ts'
 import { buildNetwork, type BenchNode, type Mode } from './propagation/networks.ts'
 import type { LinkProfile } from '../helpers/link-emulator.ts'
 
@@ -94,7 +94,7 @@ interface RunResult {
 let seq = 0
 const signer = Ed25519Signer.generate()
 async function makeTxs (count: number): Promise<Array<{ bytes: Uint8Array, hash: string }>> {
-  const payloadBytes = SIZE - TX_FIXED_BYTES - 32
+  const payloadBytes = SIZE - TX_FIXED_BYTES - NULLIFIER_ENTRY_BYTES
   const out = []
   for (let i = 0; i < count; i++) {
     const payload = new Uint8Array(payloadBytes)
@@ -102,7 +102,7 @@ async function makeTxs (count: number): Promise<Array<{ bytes: Uint8Array, hash:
     const nullifier = new Uint8Array(32)
     new DataView(nullifier.buffer).setUint32(0, ++seq)
     crypto.getRandomValues(nullifier.subarray(4))
-    const built = await buildTx({ fee: 100n, expiresAt: Date.now() + 3_600_000, nullifiers: [nullifier], payload }, signer)
+    const built = await buildTx({ fee: 100n, expiresAt: Date.now() + 3_600_000, nullifierSeeds: [nullifier], payload }, signer)
     out.push({ bytes: built.bytes, hash: built.hash })
   }
   return out

@@ -1,6 +1,6 @@
 import { buildTx, Ed25519Signer, type BuiltTx } from '../../src/index.ts'
 
-/** A deterministic 32-byte value from a label, for readable nullifiers in tests. */
+/** A deterministic 32-byte value from a label, for readable nullifier seeds in tests. */
 export function bytes32 (label: string | number): Uint8Array {
   const out = new Uint8Array(32)
   const s = String(label)
@@ -9,14 +9,16 @@ export function bytes32 (label: string | number): Uint8Array {
   return out
 }
 
-export function randomNullifier (): Uint8Array {
+/** A fresh nullifier seed: the tx built from it spends a nullifier no other tx has. */
+export function randomSeed (): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(32))
 }
 
 export interface TestTxOptions {
   fee?: bigint
   expiresAt?: number
-  nullifiers?: Uint8Array[]
+  /** Seeds of the tx's nullifiers (derived with the signer's key): the same seed and signer give the same nullifier. */
+  nullifierSeeds?: Uint8Array[]
   payloadBytes?: number
   signer?: Ed25519Signer
 }
@@ -30,7 +32,7 @@ export async function makeTx (opts: TestTxOptions = {}): Promise<BuiltTx> {
   return await buildTx({
     fee: opts.fee ?? 100n,
     expiresAt: opts.expiresAt ?? Date.now() + 10 * 60_000,
-    nullifiers: opts.nullifiers ?? [randomNullifier()],
+    nullifierSeeds: opts.nullifierSeeds ?? [randomSeed()],
     payload
   }, opts.signer ?? defaultSigner)
 }

@@ -56,7 +56,7 @@ const targets: Target[] = [
   {
     name: 'tx envelope',
     valid: fc.record({ fee: fc.bigInt({ min: 0n, max: 1000n }), nullifiers: fc.uniqueArray(fc.uint8Array({ minLength: 32, maxLength: 32 }), { maxLength: 3, selector: b => Buffer.from(b).toString('hex') }), payload: fc.uint8Array({ maxLength: 300 }) })
-      .map(({ fee, nullifiers, payload }) => appendSignature(encodeUnsigned({ fee, expiresAt: 1, nullifiers, sender: new Uint8Array(32) }, payload), new Uint8Array(64))),
+      .map(({ fee, nullifiers, payload }) => appendSignature(encodeUnsigned({ fee, expiresAt: 1, nullifiers, nullifierSeeds: nullifiers, sender: new Uint8Array(32) }, payload), new Uint8Array(64))),
     decode: (b) => decodeTx(b, LIMITS)
   },
   { name: 'tx metadata (stores, sync)', valid: metaArb.map(encodeMeta), decode: (b) => decodeMeta(b, LIMITS) },
@@ -99,7 +99,7 @@ describe('decoders under fuzzing', () => {
 
   it('lengths and counts are checked against caps before anything is allocated', () => {
     // four-gigabyte payload, 255 nullifiers, 65535 hashes: refused by the cap, instantly
-    const tx = appendSignature(encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [], sender: new Uint8Array(32) }, new Uint8Array(0)), new Uint8Array(64))
+    const tx = appendSignature(encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [], nullifierSeeds: [], sender: new Uint8Array(32) }, new Uint8Array(0)), new Uint8Array(64))
     new DataView(tx.buffer).setUint32(50, 0xffffffff)
     expect(() => decodeTx(tx, LIMITS)).toThrow(/cap/)
     const req = encodeFetchRequest({ kind: KIND_TX, hashes: ['00'.repeat(32)] })

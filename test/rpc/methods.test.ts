@@ -138,8 +138,8 @@ describe('pool_getTxStatus', () => {
 
   it('names the tx that replaced a dropped one', async () => {
     const nullifier = crypto.getRandomValues(new Uint8Array(32))
-    const first = await makeTx({ fee: 100n, nullifiers: [nullifier] })
-    const second = await makeTx({ fee: 200n, nullifiers: [nullifier] })
+    const first = await makeTx({ fee: 100n, nullifierSeeds: [nullifier] })
+    const second = await makeTx({ fee: 200n, nullifierSeeds: [nullifier] })
     await result(plain.url, 'pool_sendTx', [hex(first.bytes)])
     await result(plain.url, 'pool_sendTx', [hex(second.bytes)])
     expect(await result(plain.url, 'pool_getTxStatus', [first.hash])).toEqual({ status: 'dropped', reason: 'replaced', by: `0x${second.hash}` })

@@ -100,8 +100,8 @@ describe('subscriptions', () => {
 
     // a replacement names its replacer
     const nullifier = randomBytes(32)
-    const first = await makeTx({ fee: 100n, nullifiers: [nullifier] })
-    const second = await makeTx({ fee: 500n, nullifiers: [nullifier] })
+    const first = await makeTx({ fee: 100n, nullifierSeeds: [nullifier] })
+    const second = await makeTx({ fee: 500n, nullifierSeeds: [nullifier] })
     await node.submitTx(first.bytes)
     await node.submitTx(second.bytes)
     await waitFor(() => c.notifications.length === 5, 5_000, 'new, dropped, new')

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import {
-  appendSignature, DecodeError, decodeTx, DEFAULT_TX_LIMITS, encodeUnsigned, maxTxBytes, TX_FIXED_BYTES, txHash
+  appendSignature, DecodeError, decodeTx, DEFAULT_TX_LIMITS, encodeUnsigned, maxTxBytes, NULLIFIER_ENTRY_BYTES, TX_FIXED_BYTES, txHash
 } from '../../src/index.ts'
 import { makeTx } from '../helpers/txs.ts'
 
@@ -15,7 +15,8 @@ const headerArb = fc.record({
     selector: (n) => Buffer.from(n).toString('hex')
   }),
   sender: fc.uint8Array({ minLength: 32, maxLength: 32 })
-})
+}).chain(h => fc.array(fc.uint8Array({ minLength: 32, maxLength: 32 }), { minLength: h.nullifiers.length, maxLength: h.nullifiers.length })
+  .map(nullifierSeeds => ({ ...h, nullifierSeeds })))
 const envelopeArb = fc.record({
   header: headerArb,
   payload: fc.uint8Array({ maxLength: limits.maxPayloadBytes }),
@@ -30,10 +31,11 @@ describe('tx envelope', () => {
       expect(tx.header.fee).toBe(header.fee)
       expect(tx.header.expiresAt).toBe(header.expiresAt)
       expect(tx.header.nullifiers).toEqual(header.nullifiers)
+      expect(tx.header.nullifierSeeds).toEqual(header.nullifierSeeds)
       expect(tx.header.sender).toEqual(header.sender)
       expect(tx.payload).toEqual(payload)
       expect(tx.signature).toEqual(signature)
-      expect(bytes.byteLength).toBe(TX_FIXED_BYTES + 32 * header.nullifiers.length + payload.byteLength)
+      expect(bytes.byteLength).toBe(TX_FIXED_BYTES + NULLIFIER_ENTRY_BYTES * header.nullifiers.length + payload.byteLength)
     }), { numRuns: 300 })
   })
 
@@ -69,7 +71,7 @@ describe('tx envelope', () => {
   })
 
   it('checks counts and lengths against the caps before reading them', () => {
-    const header = { fee: 1n, expiresAt: 1, nullifiers: [], sender: new Uint8Array(32) }
+    const header = { fee: 1n, expiresAt: 1, nullifiers: [], nullifierSeeds: [], sender: new Uint8Array(32) }
     const bytes = appendSignature(encodeUnsigned(header, new Uint8Array(10)), new Uint8Array(64))
     // claim a 4 GiB payload: refused by the cap, not by running out of bytes
     const view = new DataView(bytes.buffer)
@@ -83,21 +85,25 @@ describe('tx envelope', () => {
 
   it('rejects duplicate nullifiers, unknown versions and oversized timestamps', () => {
     const n = new Uint8Array(32).fill(1)
-    const dup = appendSignature(encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [n, n], sender: new Uint8Array(32) }, new Uint8Array(0)), new Uint8Array(64))
+    const dup = appendSignature(encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [n, n], nullifierSeeds: [n, n], sender: new Uint8Array(32) }, new Uint8Array(0)), new Uint8Array(64))
     expect(() => decodeTx(dup)).toThrow(/duplicate nullifier/)
-    const v2 = dup.slice()
-    v2[0] = 2
-    expect(() => decodeTx(v2)).toThrow(/unsupported version 2/)
-    const ts = appendSignature(encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [], sender: new Uint8Array(32) }, new Uint8Array(0)), new Uint8Array(64))
+    // version 1 carried no nullifier seeds: its nullifiers were bound to nobody
+    const v1 = dup.slice()
+    v1[0] = 1
+    expect(() => decodeTx(v1)).toThrow(/unsupported version 1/)
+    const v3 = dup.slice()
+    v3[0] = 3
+    expect(() => decodeTx(v3)).toThrow(/unsupported version 3/)
+    const ts = appendSignature(encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [], nullifierSeeds: [], sender: new Uint8Array(32) }, new Uint8Array(0)), new Uint8Array(64))
     new DataView(ts.buffer).setBigUint64(9, 1n << 60n)
     expect(() => decodeTx(ts)).toThrow(/expiresAt/)
   })
 
   it('refuses to encode what it could not decode', () => {
     const sender = new Uint8Array(32)
-    expect(() => encodeUnsigned({ fee: -1n, expiresAt: 1, nullifiers: [], sender }, new Uint8Array(0))).toThrow(RangeError)
-    expect(() => encodeUnsigned({ fee: 1n, expiresAt: 1.5, nullifiers: [], sender }, new Uint8Array(0))).toThrow(RangeError)
-    expect(() => encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [new Uint8Array(31)], sender }, new Uint8Array(0))).toThrow(RangeError)
+    expect(() => encodeUnsigned({ fee: -1n, expiresAt: 1, nullifiers: [], nullifierSeeds: [], sender }, new Uint8Array(0))).toThrow(RangeError)
+    expect(() => encodeUnsigned({ fee: 1n, expiresAt: 1.5, nullifiers: [], nullifierSeeds: [], sender }, new Uint8Array(0))).toThrow(RangeError)
+    expect(() => encodeUnsigned({ fee: 1n, expiresAt: 1, nullifiers: [new Uint8Array(31)], nullifierSeeds: [new Uint8Array(32)], sender }, new Uint8Array(0))).toThrow(RangeError)
   })
 
   it('ids are SHA-256 of the encoding', async () => {

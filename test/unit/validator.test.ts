@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { buildTx, Ed25519Signer, TxIntake, TxPool, TxValidator, type Tx, type TxVerifier } from '../../src/index.ts'
-import { SignatureVerifier } from '../../src/tx/verifier.ts'
-import { makeTx, randomNullifier } from '../helpers/txs.ts'
+import { SignatureVerifier, type TxInvalid } from '../../src/tx/verifier.ts'
+import { makeTx, randomSeed } from '../helpers/txs.ts'
 
 class CountingVerifier implements TxVerifier {
   calls = 0
   private readonly inner = new SignatureVerifier()
-  async verify (tx: Tx): Promise<string | undefined> {
+  async verify (tx: Tx): Promise<TxInvalid | undefined> {
     this.calls++
     return await this.inner.verify(tx)
   }
@@ -33,7 +33,8 @@ describe('TxValidator', () => {
   it('rejects malformed bytes naming the field', async () => {
     const { validator } = setup()
     const built = await makeTx()
-    const v = await validator.validate(built.bytes.subarray(0, 60))
+    // header (18 B) and one nullifier with its seed (64 B), then 10 of the sender's 32 bytes
+    const v = await validator.validate(built.bytes.subarray(0, 18 + 64 + 10))
     expect(v).toMatchObject({ status: 'rejected', rule: 'malformed' })
     expect(v.status !== 'accepted' && v.message).toMatch(/^sender: truncated/)
   })
@@ -48,12 +49,19 @@ describe('TxValidator', () => {
     const { validator } = setup()
     const built = await makeTx()
     const tampered = built.bytes.slice()
-    tampered[100] = tampered[100]! ^ 0xff // inside the payload
+    const payloadAt = 1 + 8 + 8 + 1 + 64 + 32 + 4
+    tampered[payloadAt + 10] = tampered[payloadAt + 10]! ^ 0xff // inside the payload
     expect(await validator.validate(tampered)).toMatchObject({ status: 'rejected', rule: 'invalid-signature' })
     const otherKey = Ed25519Signer.generate()
-    const forged = built.bytes.slice()
-    forged.set(otherKey.publicKey, 1 + 8 + 8 + 1 + 32) // swap the sender, keep the signature
+    // swap the sender, keep the signature: with no nullifiers only the signature can tell
+    const bare = await makeTx({ nullifierSeeds: [] })
+    const forged = bare.bytes.slice()
+    forged.set(otherKey.publicKey, 1 + 8 + 8 + 1)
     expect(await validator.validate(forged)).toMatchObject({ status: 'rejected', rule: 'invalid-signature' })
+    // with a nullifier, its binding to the sender breaks first
+    const forgedSpend = built.bytes.slice()
+    forgedSpend.set(otherKey.publicKey, 1 + 8 + 8 + 1 + 64)
+    expect(await validator.validate(forgedSpend)).toMatchObject({ status: 'rejected', rule: 'nullifier-not-owned' })
   })
 
   it('ignores expired, too-far, underpriced txs before verifying them', async () => {
@@ -69,13 +77,13 @@ describe('TxValidator', () => {
 
   it('ignores a duplicate and a nullifier conflict that does not outbid', async () => {
     const { intake } = setup()
-    const n = randomNullifier()
-    const first = await makeTx({ fee: 100n, nullifiers: [n] })
+    const n = randomSeed()
+    const first = await makeTx({ fee: 100n, nullifierSeeds: [n] })
     expect((await intake.submit(first.bytes, { source: 'local' })).status).toBe('added')
     expect(await intake.check(first.bytes)).toMatchObject({ status: 'ignored', rule: 'duplicate' })
-    const low = await makeTx({ fee: 109n, nullifiers: [n] })
+    const low = await makeTx({ fee: 109n, nullifierSeeds: [n] })
     expect(await intake.check(low.bytes)).toMatchObject({ status: 'ignored', rule: 'replacement-underpriced' })
-    const high = await makeTx({ fee: 110n, nullifiers: [n] })
+    const high = await makeTx({ fee: 110n, nullifierSeeds: [n] })
     const r = await intake.submit(high.bytes, { source: 'local' })
     expect(r.status).toBe('added')
     expect(r.status === 'added' && r.replaced.map(e => e.hash)).toEqual([first.hash])
@@ -111,7 +119,7 @@ describe('TxValidator', () => {
 
   it('builds txs with a custom signer', async () => {
     const signer = Ed25519Signer.generate()
-    const built = await buildTx({ fee: 5n, expiresAt: Date.now() + 60_000, nullifiers: [randomNullifier()], payload: new Uint8Array(3) }, signer)
+    const built = await buildTx({ fee: 5n, expiresAt: Date.now() + 60_000, nullifierSeeds: [randomSeed()], payload: new Uint8Array(3) }, signer)
     expect(built.tx.header.sender).toEqual(signer.publicKey)
     const { validator } = setup()
     expect((await validator.validate(built.bytes)).status).toBe('accepted')

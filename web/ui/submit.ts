@@ -1,4 +1,4 @@
-import { buildTx, Ed25519Signer, DEFAULT_TX_LIMITS, TX_FIXED_BYTES } from '../../src/index.ts'
+import { buildTx, Ed25519Signer, DEFAULT_TX_LIMITS, NULLIFIER_ENTRY_BYTES, TX_FIXED_BYTES } from '../../src/index.ts'
 import { h, setText } from './dom.ts'
 import type { ObservedNode } from './types.ts'
 
@@ -8,14 +8,14 @@ import type { ObservedNode } from './types.ts'
  * validates it, stores it and announces it like any other.
  */
 export async function submitDemoTx (node: ObservedNode, signer: Ed25519Signer, opts: { fee: bigint, size: number, ttlMs: number }): Promise<{ hash: string, status: string, rule?: string, message?: string }> {
-  const payloadBytes = Math.max(0, Math.min(DEFAULT_TX_LIMITS.maxPayloadBytes, opts.size - TX_FIXED_BYTES - 32))
+  const payloadBytes = Math.max(0, Math.min(DEFAULT_TX_LIMITS.maxPayloadBytes, opts.size - TX_FIXED_BYTES - NULLIFIER_ENTRY_BYTES))
   const payload = new Uint8Array(payloadBytes)
   // random content: an all-zero payload would compress and hide the real cost
   for (let off = 0; off < payload.byteLength; off += 65536) crypto.getRandomValues(payload.subarray(off, Math.min(off + 65536, payload.byteLength)))
   const built = await buildTx({
     fee: opts.fee,
     expiresAt: Date.now() + opts.ttlMs,
-    nullifiers: [crypto.getRandomValues(new Uint8Array(32))],
+    nullifierSeeds: [crypto.getRandomValues(new Uint8Array(32))],
     payload
   }, signer)
   const r = await node.submitTx(built.bytes)

@@ -1,0 +1,82 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { recordFigure, STRESS } from '../helpers/figures.ts'
+import { honestDials, rssSampler, socketFlood, type FloodKind } from '../helpers/hostile-sockets.ts'
+import { waitFor } from '../helpers/network.ts'
+import { removeDir, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
+
+/**
+ * One address (127.0.0.2: Linux routes all of 127/8 to lo) holds 300 idle
+ * sockets on a real `lightpool node`'s p2p ports, reopening each one the node
+ * cuts, while an honest peer from another address (127.0.0.1) dials over TCP
+ * and WebSocket, one dial after another. With libp2p's defaults (10 pending
+ * upgrades shared by every transport and address) the honest peer got 0 of 38
+ * dials through; with the per-address pending cap it gets every one.
+ *
+ * The node runs its production defaults for every p2p limit.
+ */
+const ATTACKER = '127.0.0.2'
+// more than the node's 256 handshake slots, so a global cap alone would not keep anyone in
+const SOCKETS = STRESS ? 1000 : 300
+const HONEST_DIALS = STRESS ? 40 : 12
+
+let node: NodeProcess
+let dataDir: string
+beforeAll(async () => {
+  dataDir = tempDir()
+  node = await startNodeProcess({ dataDir })
+}, 60_000)
+afterAll(async () => {
+  if (node?.proc.exitCode === null) await node.stop()
+  removeDir(dataDir)
+})
+
+function portOf (addr: string): number {
+  return Number(multiaddr(addr).getComponents().find(c => c.name === 'tcp')!.value)
+}
+
+async function underAttack (name: string, kind: FloodKind, target: 'tcp' | 'ws'): Promise<void> {
+  const tcpAddr = node.tcpAddr
+  const wsAddr = node.info.browserAddrs[0]!
+  const flood = socketFlood({ kind, host: '127.0.0.1', port: portOf(target === 'tcp' ? tcpAddr : wsAddr), localAddress: ATTACKER, count: SOCKETS })
+  const rss = rssSampler(node.proc.pid!)
+  // let the flood take what it can before the first honest dial
+  await new Promise(resolve => setTimeout(resolve, 2_000))
+  const liveAtStart = flood.live
+  const [overTcp, overWs] = await Promise.all([honestDials(tcpAddr, HONEST_DIALS), honestDials(wsAddr, HONEST_DIALS)])
+  const liveAtEnd = flood.live
+  // the sockets the node let in and that never finish a handshake are closed by it, not left open for good
+  flood.hold()
+  await waitFor(() => flood.live === 0, 60_000, 'the node to close every idle socket')
+  flood.stop()
+  const peakRssMb = rss.stop()
+  recordFigure('hostile sockets', name, {
+    attacker_sockets: SOCKETS,
+    attacker_live_start: liveAtStart,
+    attacker_live_end: liveAtEnd,
+    attacker_opened: flood.opened,
+    attacker_cut_by_node: flood.cut,
+    honest_tcp: `${overTcp.ok}/${overTcp.total}`,
+    honest_ws: `${overWs.ok}/${overWs.total}`,
+    honest_worst_ms: Math.max(overTcp.worstMs, overWs.worstMs),
+    node_peak_rss_mb: peakRssMb
+  })
+  expect(overTcp.ok).toBe(overTcp.total)
+  expect(overWs.ok).toBe(overWs.total)
+  // the node is still serving RPC afterwards
+  expect(await node.call<string>('p2p_getPeers')).toBeDefined()
+}
+
+describe('hostile sockets on the p2p ports', () => {
+  it('300 idle raw sockets on the TCP port from one address: honest peers from another still get in', async () => {
+    await underAttack('idle raw sockets, TCP port', 'raw', 'tcp')
+  }, 240_000)
+
+  it('300 idle raw sockets on the WebSocket port from one address: honest peers still get in', async () => {
+    await underAttack('idle raw sockets, WS port', 'raw', 'ws')
+  }, 240_000)
+
+  it('300 WebSockets that finish the upgrade and say nothing, from one address: honest peers still get in', async () => {
+    await underAttack('silent upgraded WebSockets', 'ws-upgraded', 'ws')
+  }, 240_000)
+})
