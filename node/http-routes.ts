@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import sirv from 'sirv'
 import type { Registry } from 'prom-client'
 import type { Lightpool } from '../src/lightpool.ts'
+import type { StoreHealth } from './store/write-guard.ts'
 
 /**
  * The HTTP routes beside JSON-RPC: Prometheus metrics, a health check, and
@@ -16,6 +17,8 @@ export interface RoutesInit {
   /** The built widget and browser library, served at /lib/ to any origin (CORS), so a page elsewhere can embed the dashboard. */
   libDir?: string
   startedAt: number
+  /** The store's write health; while it fails, /health answers 503 with status "store-failing". */
+  storeHealth?: () => StoreHealth
 }
 
 export function httpRoutes (init: RoutesInit): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
@@ -36,8 +39,11 @@ export function httpRoutes (init: RoutesInit): (req: IncomingMessage, res: Serve
     }
     if (req.method === 'GET' && url.pathname === '/health') {
       const stats = init.node.net.stats()
+      const store = init.storeHealth?.()
+      const failing = store?.status === 'failing'
       const body = JSON.stringify({
-        status: 'ok',
+        status: failing ? 'store-failing' : 'ok',
+        ...(store === undefined ? {} : { store }),
         peerId: init.node.peerId.toString(),
         network: init.node.network,
         mode: init.node.mode,
@@ -45,7 +51,8 @@ export function httpRoutes (init: RoutesInit): (req: IncomingMessage, res: Serve
         pendingTxs: init.node.pool.size,
         uptimeSeconds: Math.round((Date.now() - init.startedAt) / 1000)
       })
-      res.writeHead(200, { 'content-type': 'application/json' })
+      // a monitor that only looks at the status code must see a node that refuses every tx
+      res.writeHead(failing ? 503 : 200, { 'content-type': 'application/json' })
       res.end(body)
       return true
     }

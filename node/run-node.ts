@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -12,9 +11,9 @@ import { httpRoutes } from './http-routes.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
-import { createRegistry, registerNodeMetrics } from './metrics.ts'
+import { createRegistry, registerNodeMetrics, registerStoreMetrics } from './metrics.ts'
 import { createRpcServer } from './rpc/index.ts'
-import { openDatabase } from './store/database.ts'
+import { openDatabase, prepareDirectory } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
 
@@ -39,20 +38,32 @@ function ipProto (host: string): string {
 export async function runNode (config: NodeConfig, log: Logger): Promise<RunningNode> {
   const startedAt = Date.now()
   const dataDir = resolve(config.dataDir)
-  mkdirSync(dataDir, { recursive: true })
   const cleanups: Array<() => Promise<void> | void> = []
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse().splice(0)) await Promise.resolve(fn()).catch((err) => { log.error({ err }, 'shutdown step failed') })
   }
   try {
-    cleanups.push(lockDataDir(dataDir))
+    prepareDirectory(dataDir)
+    cleanups.push(await lockDataDir(dataDir))
     const db = await openDatabase({ path: join(dataDir, 'db'), network: config.network })
     cleanups.push(async () => { await db.close() })
     const privateKey = await loadOrCreateIdentity(dataDir)
     const limits: TxLimits = { maxPayloadBytes: config.maxPayloadBytes, maxNullifiers: config.maxNullifiers }
+    db.writes.onChange = (health) => {
+      if (health.status === 'failing') log.error({ store: health }, 'store writes are failing: txs are refused until a write succeeds (is the disk full?)')
+      else log.info({ store: health }, 'store writes succeed again')
+    }
+    const unreadable = { records: 0 }
     const store = new LmdbPoolStore(db, {
       limits,
-      onCorrupt: (hash, err) => { log.warn({ hash, err: (err as Error).message }, 'dropped a corrupt pool record') }
+      onCorrupt: (hash, err) => {
+        unreadable.records++
+        log.warn({ hash, err: (err as Error).message }, 'dropped a corrupt pool record')
+      },
+      onUnreadable: (after, err) => {
+        unreadable.records++
+        log.error({ after, err: (err as Error).message }, 'skipped a damaged stretch of the pool store: its records are lost')
+      }
     })
     const registry = createRegistry()
     const ip = ipProto(config.host)
@@ -98,13 +109,17 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     cleanups.push(async () => { await node.stop() })
     const relay = node.libp2p.services.relay as CircuitRelayService | undefined
     registerNodeMetrics(registry, node, relay === undefined ? undefined : { reservations: () => relay.reservations.size })
+    registerStoreMetrics(registry, { health: () => db.writes.health(), unreadableRecords: () => unreadable.records, restoreDropped: node.restored.dropped })
+    if (node.restored.dropped > 0) {
+      log.warn({ ...node.restored, unreadable: unreadable.records }, `reload dropped ${node.restored.dropped} stored records (unreadable, invalid, or no longer admitted)`)
+    }
 
     const rpc = createRpcServer({
       node,
       logger: log,
       admin: config.rpcAdmin,
       limits: { maxBodyBytes: config.rpcMaxBodyBytes, rateLimitPerSecond: config.rpcRateLimit, maxBatchLength: config.rpcMaxBatch },
-      routes: httpRoutes({ node, registry, webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
+      routes: httpRoutes({ node, registry, storeHealth: () => db.writes.health(), webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)
     cleanups.push(async () => { await rpc.close() })

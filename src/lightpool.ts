@@ -84,6 +84,8 @@ export interface Lightpool {
   readonly network: string
   readonly mode: NodeMode
   readonly peerId: PeerId
+  /** What the reload from the store found at start: txs restored, and records dropped (unreadable, invalid, or no longer admitted). */
+  readonly restored: { restored: number, dropped: number }
   /** Validates, stores durably and announces a tx. */
   submitTx: (bytes: Uint8Array) => Promise<SubmitResult>
   /** A tx's body, from the pool or fetched on demand. */
@@ -109,9 +111,10 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   const store = init.store ?? new MemoryPoolStore()
   const pool = new TxPool({ config: init.pool ?? {}, store })
   const validator = new TxValidator({ gate: pool, limits: init.txLimits ?? DEFAULT_TX_LIMITS, ...(init.verifier === undefined ? {} : { verifier: init.verifier }) })
+  let restored = { restored: 0, dropped: 0 }
   if (init.restore !== false) {
     try {
-      await pool.restore(revalidateStored(validator))
+      restored = await pool.restore(revalidateStored(validator))
     } catch (err) {
       await store.close().catch(() => {})
       throw err
@@ -175,6 +178,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     network,
     mode,
     peerId: libp2p.peerId,
+    restored,
     submitTx: async (bytes) => await net.publishTx(bytes),
     getTx: async (hash) => await net.getTx(hash),
     stop: async () => {

@@ -26,12 +26,24 @@ export interface StoreBatch {
  *   so an implementation need not order concurrent writes.
  * - `entries` streams; a store with a million records must reload in bounded memory.
  * - A failed write rejects and leaves the store as it was before the batch.
+ *   A write that fails for the store's own reasons (a full disk, a damaged
+ *   file), not the batch's, rejects with StoreWriteError, so a caller can tell
+ *   "the node cannot store now" from a bug: the tx is refused, the node keeps
+ *   serving.
  */
 export interface PoolStore {
   write: (batch: StoreBatch) => Promise<void>
   getBody: (hash: string) => Promise<Uint8Array | undefined>
   entries: () => AsyncIterable<StoredTx>
   close: () => Promise<void>
+}
+
+/** A write the store could not commit for its own reasons (full disk, I/O error, damaged file): nothing of the batch landed. */
+export class StoreWriteError extends Error {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'StoreWriteError'
+  }
 }
 
 /** A store in memory: for tests, and for a node that keeps nothing across restarts. */

@@ -33,6 +33,8 @@ export interface NodeProcess {
   logs: Array<Record<string, unknown>>
   tcpAddr: string
   call: <T = unknown>(method: string, params?: unknown[]) => Promise<T>
+  /** One call, answered with the whole JSON-RPC response (errors with their code and data, not thrown). */
+  request: (method: string, params?: unknown[]) => Promise<{ result?: unknown, error?: { code: number, message: string, data?: unknown } }>
   /** SIGTERM and wait for the exit code. */
   stop: () => Promise<number | null>
   /** SIGKILL: no shutdown at all. */
@@ -88,6 +90,10 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
     logs,
     exited,
     tcpAddr: info.multiaddrs.find(a => !a.includes('/ws'))!,
+    request: async (method, params = []) => {
+      const res = await fetch(info.rpc, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) })
+      return await res.json() as { result?: unknown, error?: { code: number, message: string, data?: unknown } }
+    },
     call: async <T>(method: string, params: unknown[] = []): Promise<T> => {
       const res = await fetch(info.rpc, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) })
       const body = await res.json() as { result?: T, error?: { message: string } }
