@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process'
-import { closeSync, cpSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs'
+import { closeSync, cpSync, openSync, readSync, rmSync, statSync, truncateSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/index.ts'
 import { recordFigure } from '../helpers/figures.ts'
-import { allPendingHashes, removeDir, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
+import { allPendingHashes, removeDir, runCli, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
 import { makeTx } from '../helpers/txs.ts'
 
 /**
@@ -158,6 +158,31 @@ describe('store faults', () => {
     }
     recordFigure('store faults', 'random bytes over one page of data.mdb', { pagesTried: targets.length, ...outcomes })
   }, 240_000)
+})
+
+describe('a truncated data.mdb', () => {
+  it('is refused at start with a DataDirError and exit 2 at every length, never a SIGBUS', async () => {
+    const source = tempDir()
+    cleanups.push(() => { removeDir(source) })
+    const seed = await start(source)
+    for (let i = 0; i < 30; i++) await seed.call('pool_sendTx', [hex((await makeTx({ payloadBytes: 12_000 })).bytes)])
+    expect(await seed.stop()).toBe(0)
+    const pages = statSync(join(source, 'db', 'data.mdb')).size / 4096
+    expect(pages).toBeGreaterThan(50)
+    const cuts = [3, Math.floor(pages * 0.2), Math.floor(pages * 0.5), Math.floor(pages * 0.9), pages - 1]
+    const outcomes: string[] = []
+    for (const cut of cuts) {
+      const copy = tempDir()
+      cleanups.push(() => { removeDir(copy) })
+      cpSync(source, copy, { recursive: true })
+      truncateSync(join(copy, 'db', 'data.mdb'), cut * 4096)
+      const run = await runCli(['node', '--data-dir', copy, '--network', 'proctest', '--host', '127.0.0.1', '--tcp-port', '0', '--ws-port', '0', '--http-port', '0'])
+      outcomes.push(`${cut}/${pages}:${run.code ?? 'signal'}`)
+      expect(run.code, `cut to ${cut} of ${pages} pages: ${run.stderr.slice(0, 300)}`).toBe(2)
+      expect(run.stdout).toMatch(/data\.mdb is truncated/)
+    }
+    recordFigure('store faults', 'data.mdb cut to pages/total:exit', { cuts: outcomes.join(' ') })
+  }, 120_000)
 })
 
 /** Page numbers by what their header says they are (the first page of an overflow run has a header; the rest do not). */
