@@ -45,6 +45,9 @@ export interface NodeConfig {
   relayDurationLimitSeconds: number
   relayUnlimited: boolean
   rpcAdmin: boolean
+  rpcAdminPort: number
+  rpcVhosts: string[]
+  rpcOrigins: string[]
   rpcMaxBodyBytes: number
   rpcRateLimit: number
   rpcMaxBatch: number
@@ -77,7 +80,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'relayDataLimitBytes', flag: 'relay-data-limit', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 16 * MiB, help: 'bytes one relayed connection may carry, both ways, before the relay closes it (libp2p default: 128 KiB)' },
   { key: 'relayDurationLimitSeconds', flag: 'relay-duration-limit', kind: 'int', min: 1, max: 86_400, default: 30 * 60, help: 'seconds one relayed connection may last (libp2p default: 120)' },
   { key: 'relayUnlimited', flag: 'relay-unlimited', kind: 'bool', default: false, help: 'relayed connections have no data or duration limit (only for a relay meant to carry browser traffic)' },
-  { key: 'rpcAdmin', flag: 'rpc-admin', kind: 'bool', default: false, help: 'enable admin RPC methods (pool_markMined, pool_removeTx); keep the HTTP port private if so' },
+  { key: 'rpcAdmin', flag: 'rpc-admin', kind: 'bool', default: false, help: 'serve admin RPC methods (pool_markMined, pool_removeTx) on a second server, on 127.0.0.1 only, requiring the bearer token in <data-dir>/rpc-admin.token' },
+  { key: 'rpcAdminPort', flag: 'rpc-admin-port', kind: 'int', min: 0, max: 65535, default: 8551, help: 'port of the admin RPC (127.0.0.1 only, with --rpc-admin); 0 picks a free one' },
+  { key: 'rpcVhosts', flag: 'rpc-vhosts', kind: 'list', default: [], help: 'host names the RPC answers to (its Host header), against DNS rebinding; always localhost, 127.0.0.1, ::1, --host and the --announce\'d names; * for any' },
+  { key: 'rpcOrigins', flag: 'rpc-origins', kind: 'list', default: [], help: 'browser origins besides the node\'s own page that may call the RPC (WebSocket or POST), e.g. https://dash.example; * for any' },
   { key: 'rpcMaxBodyBytes', flag: 'rpc-max-body', kind: 'int', min: 1024, max: 64 * MiB, default: MiB, help: 'largest JSON-RPC request body' },
   { key: 'rpcRateLimit', flag: 'rpc-rate-limit', kind: 'int', min: 1, max: 1_000_000, default: 50, help: 'JSON-RPC requests per second per client address' },
   { key: 'rpcMaxBatch', flag: 'rpc-max-batch', kind: 'int', min: 1, max: 10_000, default: 50, help: 'most calls in one JSON-RPC batch' },

@@ -12,7 +12,9 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
 import { createRegistry, registerNodeMetrics, registerStoreMetrics } from './metrics.ts'
-import { createRpcServer } from './rpc/index.ts'
+import { createRpcServer, LOCALHOST_NAMES } from './rpc/index.ts'
+import { startAdminRpc } from './admin-rpc.ts'
+import { multiaddr } from '@multiformats/multiaddr'
 import { openDatabase, prepareDirectory } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
@@ -32,6 +34,23 @@ export interface RunningNode {
 
 function ipProto (host: string): string {
   return host.includes(':') ? 'ip6' : 'ip4'
+}
+
+/**
+ * The names the public RPC answers to: localhost names, the --host it binds
+ * to (unless a wildcard), the names and addresses in --announce, and
+ * --rpc-vhosts. Anything else in a Host header is a rebound DNS name or a
+ * misconfiguration.
+ */
+export function rpcVhosts (config: Pick<NodeConfig, 'host' | 'announce' | 'rpcVhosts'>): string[] {
+  const names = new Set<string>([...LOCALHOST_NAMES, ...config.rpcVhosts.map(v => v.toLowerCase())])
+  if (config.host !== '0.0.0.0' && config.host !== '::') names.add(config.host.toLowerCase())
+  for (const addr of config.announce) {
+    for (const c of multiaddr(addr).getComponents()) {
+      if (['dns', 'dns4', 'dns6', 'dnsaddr', 'ip4', 'ip6'].includes(c.name) && c.value !== undefined) names.add(c.value.toLowerCase())
+    }
+  }
+  return [...names]
 }
 
 /** Opens the data dir and starts the node and its HTTP server. Everything opened is closed again if a later step fails. */
@@ -114,15 +133,21 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       log.warn({ ...node.restored, unreadable: unreadable.records }, `reload dropped ${node.restored.dropped} stored records (unreadable, invalid, or no longer admitted)`)
     }
 
+    const rpcLimits = { maxBodyBytes: config.rpcMaxBodyBytes, rateLimitPerSecond: config.rpcRateLimit, maxBatchLength: config.rpcMaxBatch }
     const rpc = createRpcServer({
       node,
       logger: log,
-      admin: config.rpcAdmin,
-      limits: { maxBodyBytes: config.rpcMaxBodyBytes, rateLimitPerSecond: config.rpcRateLimit, maxBatchLength: config.rpcMaxBatch },
+      // admin methods are never on the public server: see ./admin-rpc.ts
+      admin: false,
+      access: { vhosts: rpcVhosts(config), origins: config.rpcOrigins },
+      limits: rpcLimits,
       routes: httpRoutes({ node, registry, storeHealth: () => db.writes.health(), webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)
     cleanups.push(async () => { await rpc.close() })
+
+    const admin = config.rpcAdmin ? await startAdminRpc({ node, dataDir, port: config.rpcAdminPort, logger: log, limits: rpcLimits }) : undefined
+    if (admin !== undefined) cleanups.push(async () => { await admin.server.close() })
 
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
     const httpUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`
@@ -134,7 +159,8 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       browserAddrs,
       rpc: `${httpUrl}/rpc`,
       observer: `${httpUrl}/`,
-      restoredTxs: node.pool.size
+      restoredTxs: node.pool.size,
+      ...(admin === undefined ? {} : { adminRpc: admin.url, adminTokenFile: admin.tokenFile })
     }, `lightpool node ready — observer page ${httpUrl}/ · JSON-RPC ${httpUrl}/rpc`)
 
     return { node, httpUrl, browserAddrs, stop: cleanup }

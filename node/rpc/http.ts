@@ -12,11 +12,13 @@
  * HTTP statuses: 200 for any JSON-RPC response (errors included), 204 when
  * only notifications were sent, 400 for a message that is not JSON or is over
  * the depth or batch limit, 405 wrong method, 415 wrong content type,
- * 413 body too large, 408 too slow, 429 rate limited (with Retry-After).
+ * 413 body too large, 408 too slow, 429 rate limited (with Retry-After),
+ * 403 Host or Origin not allowed and 401 no or wrong token (./access.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { INTERNAL_ERROR, INVALID_REQUEST, LIMIT_EXCEEDED, RATE_LIMITED, REQUEST_TIMEOUT } from './errors.ts'
 import { failure, type JsonRpcProcessor, type JsonRpcResponse } from './jsonrpc.ts'
+import { checkAccess, type RpcAccess } from './access.ts'
 import type { RpcLimits } from './limits.ts'
 import type { RpcLogger } from './logger.ts'
 import type { CallContext } from './methods.ts'
@@ -27,6 +29,7 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolea
 
 export interface HttpHandlerInit {
   path: string
+  access: Readonly<RpcAccess>
   limits: Readonly<RpcLimits>
   rateLimiter: ClientRateLimiter
   processor: JsonRpcProcessor<CallContext>
@@ -79,6 +82,12 @@ async function handleRpc (init: HttpHandlerInit, req: IncomingMessage, res: Serv
     discardAfterResponse(req, deadline)
   }
 
+  const denied = checkAccess(req, init.access)
+  if (denied !== undefined) {
+    logger.debug({ ip: clientKey(req), host: req.headers.host, origin: req.headers.origin }, 'RPC request refused by access policy')
+    refuse(denied.status, INVALID_REQUEST, denied.message)
+    return
+  }
   if (req.method !== 'POST') {
     refuse(405, INVALID_REQUEST, `use POST (or a WebSocket upgrade) on ${init.path}`, { Allow: 'POST' })
     return

@@ -13,6 +13,7 @@
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { checkAccess, type RpcAccess } from './access.ts'
 import { clientKey, pathOf } from './http.ts'
 import type { JsonRpcProcessor } from './jsonrpc.ts'
 import type { RpcLimits } from './limits.ts'
@@ -35,6 +36,7 @@ const CLOSE_GRACE_MS = 1_000
 export interface WsRpcInit {
   server: Server
   path: string
+  access: Readonly<RpcAccess>
   limits: Readonly<RpcLimits>
   rateLimiter: ClientRateLimiter
   processor: JsonRpcProcessor<CallContext>
@@ -109,6 +111,13 @@ export class WsRpc {
     const ip = clientKey(req)
     if (pathOf(req) !== this.init.path) {
       refuseUpgrade(socket, 404, 'not found')
+      return
+    }
+    // a page on another origin must not reach the RPC through its visitor's browser
+    const denied = checkAccess(req, this.init.access)
+    if (denied !== undefined) {
+      this.init.logger.debug({ ip, host: req.headers.host, origin: req.headers.origin }, 'WebSocket refused by access policy')
+      refuseUpgrade(socket, denied.status, denied.message)
       return
     }
     if (this.closing || this.sessions.size + this.upgrading >= this.init.limits.maxWsConnections) {
