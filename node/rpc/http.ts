@@ -140,7 +140,16 @@ async function handleRpc (init: HttpHandlerInit, req: IncomingMessage, res: Serv
     res.end()
     return
   }
-  sendJson(res, outcome.status, outcome.body)
+  sendJson(res, outcome.status, outcome.text ?? outcome.body)
+  // a client that does not take its reply must not hold it in memory for long
+  const timer = setTimeout(() => {
+    init.logger.debug({ ip }, 'RPC client did not read its reply in time: disconnected')
+    res.destroy()
+  }, limits.writeTimeoutMs)
+  timer.unref()
+  const clear = (): void => { clearTimeout(timer) }
+  res.once('finish', clear)
+  res.once('close', clear)
 }
 
 /**
@@ -193,11 +202,12 @@ function discardAfterResponse (req: IncomingMessage, deadline: number): void {
   req.once('close', clear)
 }
 
-export function sendJson (res: ServerResponse, status: number, body: JsonRpcResponse | JsonRpcResponse[] | object, headers: Record<string, string> = {}): void {
+/** Answers with `body`, or with `body` as it is when it is JSON text already. */
+export function sendJson (res: ServerResponse, status: number, body: JsonRpcResponse | JsonRpcResponse[] | object | string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return
   let text: string
   try {
-    text = JSON.stringify(body)
+    text = typeof body === 'string' ? body : JSON.stringify(body)
   } catch {
     status = 500
     text = JSON.stringify(failure(null, INTERNAL_ERROR, 'internal error'))

@@ -88,6 +88,7 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     methods: createMethods({ node, limits, txStatus, subscriptions, admin: init.admin === true }),
     maxBatchLength: limits.maxBatchLength,
     maxDepth: limits.maxDepth,
+    maxReplyBytes: limits.maxReplyBytes,
     onInternalError: (err, method) => { logger.error({ err, method }, 'RPC method failed') }
   })
   const rateLimiter = new ClientRateLimiter(limits.rateLimitPerSecond)
@@ -100,6 +101,28 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     connectionsCheckingInterval: Math.min(1_000, limits.readTimeoutMs)
   }, httpHandler({ path, access, limits, rateLimiter, processor, logger, ...(init.routes === undefined ? {} : { routes: init.routes }) }))
   server.maxConnections = limits.maxConnections
+  // A socket with no traffic either way for this long is closed: a connection
+  // opened and never used, an idle keep-alive, a client that stopped reading.
+  // (ws turns this off on the sockets it takes over; WebSockets have pings.)
+  server.timeout = limits.httpIdleTimeoutMs
+  server.keepAliveTimeout = limits.httpIdleTimeoutMs
+  // One address may hold at most maxConnectionsPerIp sockets; past it, new ones are closed at once.
+  const perIp = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const ip = socket.remoteAddress ?? 'unknown'
+    const open = (perIp.get(ip) ?? 0) + 1
+    if (open > limits.maxConnectionsPerIp) {
+      logger.debug({ ip }, 'HTTP connection refused: per-address limit')
+      socket.destroy()
+      return
+    }
+    perIp.set(ip, open)
+    socket.once('close', () => {
+      const left = (perIp.get(ip) ?? 1) - 1
+      if (left <= 0) perIp.delete(ip)
+      else perIp.set(ip, left)
+    })
+  })
   // What Node does by default, plus a log line: garbage 400, huge headers 431, slow headers 408.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     logger.debug({ err: err.message, code: err.code }, 'HTTP client error')
