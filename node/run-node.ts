@@ -133,7 +133,16 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       log.warn({ ...node.restored, unreadable: unreadable.records }, `reload dropped ${node.restored.dropped} stored records (unreadable, invalid, or no longer admitted)`)
     }
 
-    const rpcLimits = { maxBodyBytes: config.rpcMaxBodyBytes, rateLimitPerSecond: config.rpcRateLimit, maxBatchLength: config.rpcMaxBatch }
+    const rpcLimits = {
+      maxBodyBytes: config.rpcMaxBodyBytes,
+      rateLimitPerSecond: config.rpcRateLimit,
+      maxBatchLength: config.rpcMaxBatch,
+      maxReplyBytes: config.rpcMaxReplyBytes,
+      maxConnectionsPerIp: config.rpcMaxConnectionsPerIp,
+      maxWsConnectionsPerIp: config.rpcMaxWsConnectionsPerIp,
+      httpIdleTimeoutMs: config.rpcIdleTimeoutMs,
+      writeTimeoutMs: config.rpcWriteTimeoutMs
+    }
     const rpc = createRpcServer({
       node,
       logger: log,
@@ -141,7 +150,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       admin: false,
       access: { vhosts: rpcVhosts(config), origins: config.rpcOrigins },
       limits: rpcLimits,
-      routes: httpRoutes({ node, registry, storeHealth: () => db.writes.health(), webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
+      routes: httpRoutes({ node, registry, rateLimitPerSecond: config.httpRoutesRateLimit, storeHealth: () => db.writes.health(), webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)
     cleanups.push(async () => { await rpc.close() })

@@ -58,10 +58,21 @@ export function pathOf (req: IncomingMessage): string {
 
 export function httpHandler (init: HttpHandlerInit): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger } = init
+  // One error line (with its stack) per interval, with the count of those left out:
+  // a client must not be able to make the node write a stack per request.
+  let lastLogged = -Infinity
+  let suppressed = 0
   return (req, res) => {
     const work = pathOf(req) === init.path ? handleRpc(init, req, res) : handleRoute(init, req, res)
     work.catch((err: unknown) => {
-      logger.error({ err, path: pathOf(req) }, 'HTTP handler failed')
+      const now = Date.now()
+      if (now - lastLogged >= init.limits.errorLogIntervalMs) {
+        logger.error({ err, path: pathOf(req).slice(0, 200), suppressed }, 'HTTP handler failed')
+        lastLogged = now
+        suppressed = 0
+      } else {
+        suppressed++
+      }
       if (!res.headersSent) sendJson(res, 500, failure(null, INTERNAL_ERROR, 'internal error'))
       else res.destroy()
     })

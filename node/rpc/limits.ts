@@ -70,6 +70,12 @@ export interface RpcLimits {
    * Measured before: 20 unread replies of ~13 MB held 400 MB for 180 s. Default 30 s.
    */
   writeTimeoutMs: number
+  /**
+   * Shortest interval between two error-level log lines for failed HTTP
+   * handlers; the ones between are counted and the count is logged with the
+   * next. Default 10 s.
+   */
+  errorLogIntervalMs: number
   /** Largest WebSocket message a client may send (ws `maxPayload`; over it the socket closes with 1009). Default 1 MiB. */
   maxWsMessageBytes: number
   /** Subscriptions per WebSocket. Default 8. */
@@ -103,6 +109,7 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   httpIdleTimeoutMs: 5_000,
   maxReplyBytes: 4 * 1024 * 1024,
   writeTimeoutMs: 30_000,
+  errorLogIntervalMs: 10_000,
   maxWsMessageBytes: 1024 * 1024,
   maxSubscriptionsPerSocket: 8,
   maxWsBufferedBytes: 4 * 1024 * 1024,

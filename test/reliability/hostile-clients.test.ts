@@ -1,9 +1,12 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { connect as tcpConnect, type Socket } from 'node:net'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Lightpool } from '../../src/lightpool.ts'
 import { WebSocket } from '../../node/rpc/ws-lib.ts'
 import { recordFigure } from '../helpers/figures.ts'
 import { startNode, waitFor } from '../helpers/network.ts'
+import { removeDir, runCli, startNodeProcess, tempDir } from '../helpers/process.ts'
 import { makeTx } from '../helpers/txs.ts'
 import { hex, postFrom, rpcBody, startRpc, type RunningRpc } from '../rpc/helpers.ts'
 
@@ -147,5 +150,63 @@ describe('hostile RPC clients', () => {
     expect(honest).toBe(20)
     // peak RSS is a figure, not an assertion (it depends on when the GC runs); the issue measured +400 MB without the caps
     recordFigure('hostile clients', '20 unread batch replies (50 × 128 KiB tx)', { replyCapMiB: server.rpc.limits.maxReplyBytes / MB, answeredPerBatch: answered, cutOffAfterMs: server.rpc.limits.writeTimeoutMs, peakRssGrowthMB: Math.round(peakMb), honestCalls: `${honest}/20` })
+  }, 60_000)
+})
+
+describe('hostile HTTP clients and odd data dirs (a node process)', () => {
+  it('"GET http://[" is answered 400 without a stack per request; /health and /metrics floods get 429, others are served', async () => {
+    const dataDir = tempDir()
+    const proc = await startNodeProcess({ dataDir })
+    try {
+      const port = Number(new URL(proc.info.rpc).port)
+      const raw = async (localAddress: string, text: string): Promise<string> => await new Promise((resolve) => {
+        const s = tcpConnect({ port, host: '127.0.0.1', localAddress })
+        let got = ''
+        s.on('data', (d: Buffer) => { got += d.toString() })
+        s.on('error', () => { resolve(got) })
+        s.on('close', () => { resolve(got) })
+        s.end(text)
+      })
+      const odd = await Promise.all(Array.from({ length: 50 }, async () => await raw('127.0.0.6', 'GET http://[ HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')))
+      const status = (answer: string): string => answer.slice(9, 12)
+      expect(odd.every(a => ['400'].includes(status(a))), odd.map(status).join(',')).toBe(true)
+      await new Promise(resolve => setTimeout(resolve, 300))
+      const errorLines = proc.logs.filter(l => Number(l.level) >= 50).length
+      expect(errorLines).toBeLessThanOrEqual(1)
+
+      const flood = await Promise.all(Array.from({ length: 100 }, async () => await raw('127.0.0.7', 'GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')))
+      const limited = flood.filter(a => status(a) === '429').length
+      expect(limited).toBeGreaterThan(50)
+      const honest = await fetch(proc.info.rpc.replace(/\/rpc$/, '/health'))
+      expect(honest.status).toBe(200)
+      recordFigure('hostile clients', '"GET http://[" ×50, /health ×100 from one address', { oddAnswered400: odd.length, errorLogLines: errorLines, healthFlood429: `${limited}/100`, honestHealth: honest.status })
+    } finally {
+      await proc.stop()
+      removeDir(dataDir)
+    }
+  })
+
+  it('a data dir that is a file exits 2 with a message; a node.lock naming a live unrelated process does not block a start', async () => {
+    const parent = tempDir()
+    try {
+      const file = join(parent, 'not-a-dir')
+      writeFileSync(file, 'hello')
+      const run = await runCli(['node', '--data-dir', file, '--network', 'proctest', '--host', '127.0.0.1', '--tcp-port', '0', '--ws-port', '0', '--http-port', '0'])
+      expect(run.code).toBe(2)
+      expect(run.stdout).toMatch(/is a file, not a directory/)
+
+      // the PID file of older versions, naming this test's own (live, unrelated) process
+      const dataDir = join(parent, 'node')
+      mkdirSync(dataDir)
+      writeFileSync(join(dataDir, 'node.lock'), String(process.pid))
+      const proc = await startNodeProcess({ dataDir })
+      // and the kernel lock still keeps a second node out
+      const second = await runCli(['node', '--data-dir', dataDir, '--network', 'proctest', '--host', '127.0.0.1', '--tcp-port', '0', '--ws-port', '0', '--http-port', '0'])
+      expect(second.code).toBe(2)
+      expect(second.stdout).toMatch(/in use by another lightpool node/)
+      expect(await proc.stop()).toBe(0)
+    } finally {
+      removeDir(parent)
+    }
   }, 60_000)
 })
