@@ -61,9 +61,18 @@ export interface NodeConfig {
   feedWindowBytes: number
   feedFlushMs: number
   rpcAdmin: boolean
+  rpcAdminPort: number
+  rpcVhosts: string[]
+  rpcOrigins: string[]
   rpcMaxBodyBytes: number
   rpcRateLimit: number
   rpcMaxBatch: number
+  rpcMaxReplyBytes: number
+  rpcMaxConnectionsPerIp: number
+  rpcMaxWsConnectionsPerIp: number
+  rpcIdleTimeoutMs: number
+  rpcWriteTimeoutMs: number
+  httpRoutesRateLimit: number
   webDir: string
   logLevel: string
 }
@@ -107,10 +116,19 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'feedQueueBytes', flag: 'feed-queue-bytes', kind: 'int', min: 1024, max: 64 * MiB, default: 64 * 1024, help: 'bytes queued for one subscriber that is behind; past it the queue is dropped and the subscriber resynced' },
   { key: 'feedWindowBytes', flag: 'feed-window-bytes', kind: 'int', min: 1024, max: 64 * MiB, default: 64 * 1024, help: 'bytes sent to one subscriber and not yet acknowledged, at most' },
   { key: 'feedFlushMs', flag: 'feed-flush-ms', kind: 'int', min: 1, max: 10_000, default: 50, help: 'how long live feed items are coalesced into one frame (100 tx/s → 20 frames/s per subscriber)' },
-  { key: 'rpcAdmin', flag: 'rpc-admin', kind: 'bool', default: false, help: 'enable admin RPC methods (pool_markMined, pool_removeTx); keep the HTTP port private if so' },
+  { key: 'rpcAdmin', flag: 'rpc-admin', kind: 'bool', default: false, help: 'serve admin RPC methods (pool_markMined, pool_removeTx) on a second server, on 127.0.0.1 only, requiring the bearer token in <data-dir>/rpc-admin.token' },
+  { key: 'rpcAdminPort', flag: 'rpc-admin-port', kind: 'int', min: 0, max: 65535, default: 8551, help: 'port of the admin RPC (127.0.0.1 only, with --rpc-admin); 0 picks a free one' },
+  { key: 'rpcVhosts', flag: 'rpc-vhosts', kind: 'list', default: [], help: 'host names the RPC answers to (its Host header), against DNS rebinding; always localhost, 127.0.0.1, ::1, --host and the --announce\'d names; * for any' },
+  { key: 'rpcOrigins', flag: 'rpc-origins', kind: 'list', default: [], help: 'browser origins besides the node\'s own page that may call the RPC (WebSocket or POST), e.g. https://dash.example; * for any' },
   { key: 'rpcMaxBodyBytes', flag: 'rpc-max-body', kind: 'int', min: 1024, max: 64 * MiB, default: MiB, help: 'largest JSON-RPC request body' },
   { key: 'rpcRateLimit', flag: 'rpc-rate-limit', kind: 'int', min: 1, max: 1_000_000, default: 50, help: 'JSON-RPC requests per second per client address' },
   { key: 'rpcMaxBatch', flag: 'rpc-max-batch', kind: 'int', min: 1, max: 10_000, default: 50, help: 'most calls in one JSON-RPC batch' },
+  { key: 'rpcMaxReplyBytes', flag: 'rpc-max-reply', kind: 'int', min: 1024, max: 256 * MiB, default: 4 * MiB, help: 'largest JSON-RPC reply in bytes; the entries of a batch past it get error -32006' },
+  { key: 'rpcMaxConnectionsPerIp', flag: 'rpc-max-connections-per-ip', kind: 'int', min: 1, max: 100_000, default: 64, help: 'open HTTP connections (WebSockets included) from one address; more are closed at once' },
+  { key: 'rpcMaxWsConnectionsPerIp', flag: 'rpc-max-ws-per-ip', kind: 'int', min: 1, max: 100_000, default: 16, help: 'open RPC WebSockets from one address; more upgrades get HTTP 429' },
+  { key: 'rpcIdleTimeoutMs', flag: 'rpc-idle-timeout', kind: 'int', min: 100, max: 3_600_000, default: 5_000, help: 'ms an HTTP connection may carry nothing either way (unused, idle keep-alive, or not reading) before it is closed' },
+  { key: 'rpcWriteTimeoutMs', flag: 'rpc-write-timeout', kind: 'int', min: 100, max: 3_600_000, default: 30_000, help: 'ms a client has to take an HTTP reply before it is disconnected' },
+  { key: 'httpRoutesRateLimit', flag: 'http-routes-rate-limit', kind: 'int', min: 1, max: 1_000_000, default: 10, help: 'requests per second per address to /health and /metrics (more get HTTP 429)' },
   { key: 'webDir', flag: 'web-dir', kind: 'string', default: '', help: 'directory of the built observer page (default: the package\'s dist/web)' },
   { key: 'logLevel', flag: 'log-level', kind: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', help: 'log verbosity' }
 ]

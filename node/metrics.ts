@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Lightpool } from '../src/index.ts'
+import type { StoreHealth } from './store/write-guard.ts'
 
 /**
  * Prometheus metrics of a node, on one registry shared with libp2p's own
@@ -14,6 +15,25 @@ export function createRegistry (): Registry {
 
 export interface RelayInfo {
   reservations: () => number
+}
+
+export interface StoreInfo {
+  health: () => StoreHealth
+  /** Records the reload could not read (corrupt or in a damaged stretch), counted at start. */
+  unreadableRecords: () => number
+  /** Stored records the last reload dropped, for any reason. */
+  restoreDropped: number
+}
+
+/** The on-disk store's metrics: whether writes fail, and what the reload could not read. */
+export function registerStoreMetrics (registry: Registry, store: StoreInfo): void {
+  const registers = [registry]
+  new Gauge({ name: 'lightpool_store_failing', help: '1 while store writes fail (txs are refused), else 0', registers, collect () { this.set(store.health().status === 'failing' ? 1 : 0) } }) // eslint-disable-line no-new
+  let failed = 0
+  new Counter({ name: 'lightpool_store_write_failures_total', help: 'store commits that failed (full disk, I/O error, damaged file)', registers, collect () { const v = store.health().failedWrites; if (v > failed) this.inc(v - failed); failed = v } }) // eslint-disable-line no-new
+  let unreadable = 0
+  new Counter({ name: 'lightpool_store_unreadable_records_total', help: 'stored records skipped because they could not be read or decoded', registers, collect () { const v = store.unreadableRecords(); if (v > unreadable) this.inc(v - unreadable); unreadable = v } }) // eslint-disable-line no-new
+  new Gauge({ name: 'lightpool_restore_dropped_records', help: 'stored records the reload at start dropped (unreadable, invalid, or no longer admitted)', registers, collect () { this.set(store.restoreDropped) } }) // eslint-disable-line no-new
 }
 
 /** Registers lightpool's metrics for `node` on `registry`. */

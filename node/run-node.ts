@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -11,12 +10,14 @@ import { httpRoutes } from './http-routes.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
-import { createRegistry, registerNodeMetrics } from './metrics.ts'
+import { createRegistry, registerNodeMetrics, registerStoreMetrics } from './metrics.ts'
 import { InboundAddressGate } from './p2p-limits.ts'
 import { limitedTcp, limitedWebSockets } from './p2p-transports.ts'
 import { RelayReservationGate } from './relay-limits.ts'
-import { createRpcServer } from './rpc/index.ts'
-import { openDatabase } from './store/database.ts'
+import { createRpcServer, LOCALHOST_NAMES } from './rpc/index.ts'
+import { startAdminRpc } from './admin-rpc.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { openDatabase, prepareDirectory } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
 
@@ -37,24 +38,53 @@ function ipProto (host: string): string {
   return host.includes(':') ? 'ip6' : 'ip4'
 }
 
+/**
+ * The names the public RPC answers to: localhost names, the --host it binds
+ * to (unless a wildcard), the names and addresses in --announce, and
+ * --rpc-vhosts. Anything else in a Host header is a rebound DNS name or a
+ * misconfiguration.
+ */
+export function rpcVhosts (config: Pick<NodeConfig, 'host' | 'announce' | 'rpcVhosts'>): string[] {
+  const names = new Set<string>([...LOCALHOST_NAMES, ...config.rpcVhosts.map(v => v.toLowerCase())])
+  if (config.host !== '0.0.0.0' && config.host !== '::') names.add(config.host.toLowerCase())
+  for (const addr of config.announce) {
+    for (const c of multiaddr(addr).getComponents()) {
+      if (['dns', 'dns4', 'dns6', 'dnsaddr', 'ip4', 'ip6'].includes(c.name) && c.value !== undefined) names.add(c.value.toLowerCase())
+    }
+  }
+  return [...names]
+}
+
 /** Opens the data dir and starts the node and its HTTP server. Everything opened is closed again if a later step fails. */
 export async function runNode (config: NodeConfig, log: Logger): Promise<RunningNode> {
   const startedAt = Date.now()
   const dataDir = resolve(config.dataDir)
-  mkdirSync(dataDir, { recursive: true })
   const cleanups: Array<() => Promise<void> | void> = []
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.reverse().splice(0)) await Promise.resolve(fn()).catch((err) => { log.error({ err }, 'shutdown step failed') })
   }
   try {
-    cleanups.push(lockDataDir(dataDir))
+    prepareDirectory(dataDir)
+    cleanups.push(await lockDataDir(dataDir))
     const db = await openDatabase({ path: join(dataDir, 'db'), network: config.network })
     cleanups.push(async () => { await db.close() })
     const privateKey = await loadOrCreateIdentity(dataDir)
     const limits: TxLimits = { maxPayloadBytes: config.maxPayloadBytes, maxNullifiers: config.maxNullifiers }
+    db.writes.onChange = (health) => {
+      if (health.status === 'failing') log.error({ store: health }, 'store writes are failing: txs are refused until a write succeeds (is the disk full?)')
+      else log.info({ store: health }, 'store writes succeed again')
+    }
+    const unreadable = { records: 0 }
     const store = new LmdbPoolStore(db, {
       limits,
-      onCorrupt: (hash, err) => { log.warn({ hash, err: (err as Error).message }, 'dropped a corrupt pool record') }
+      onCorrupt: (hash, err) => {
+        unreadable.records++
+        log.warn({ hash, err: (err as Error).message }, 'dropped a corrupt pool record')
+      },
+      onUnreadable: (after, err) => {
+        unreadable.records++
+        log.error({ after, err: (err as Error).message }, 'skipped a damaged stretch of the pool store: its records are lost')
+      }
     })
     const registry = createRegistry()
     const ip = ipProto(config.host)
@@ -124,16 +154,35 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     const relay = node.libp2p.services.relay as CircuitRelayService | undefined
     if (relay !== undefined) reservationGate.attach(node.libp2p, relay)
     registerNodeMetrics(registry, node, relay === undefined ? undefined : { reservations: () => relay.reservations.size })
+    registerStoreMetrics(registry, { health: () => db.writes.health(), unreadableRecords: () => unreadable.records, restoreDropped: node.restored.dropped })
+    if (node.restored.dropped > 0) {
+      log.warn({ ...node.restored, unreadable: unreadable.records }, `reload dropped ${node.restored.dropped} stored records (unreadable, invalid, or no longer admitted)`)
+    }
 
+    const rpcLimits = {
+      maxBodyBytes: config.rpcMaxBodyBytes,
+      rateLimitPerSecond: config.rpcRateLimit,
+      maxBatchLength: config.rpcMaxBatch,
+      maxReplyBytes: config.rpcMaxReplyBytes,
+      maxConnectionsPerIp: config.rpcMaxConnectionsPerIp,
+      maxWsConnectionsPerIp: config.rpcMaxWsConnectionsPerIp,
+      httpIdleTimeoutMs: config.rpcIdleTimeoutMs,
+      writeTimeoutMs: config.rpcWriteTimeoutMs
+    }
     const rpc = createRpcServer({
       node,
       logger: log,
-      admin: config.rpcAdmin,
-      limits: { maxBodyBytes: config.rpcMaxBodyBytes, rateLimitPerSecond: config.rpcRateLimit, maxBatchLength: config.rpcMaxBatch },
-      routes: httpRoutes({ node, registry, webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
+      // admin methods are never on the public server: see ./admin-rpc.ts
+      admin: false,
+      access: { vhosts: rpcVhosts(config), origins: config.rpcOrigins },
+      limits: rpcLimits,
+      routes: httpRoutes({ node, registry, rateLimitPerSecond: config.httpRoutesRateLimit, storeHealth: () => db.writes.health(), webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)
     cleanups.push(async () => { await rpc.close() })
+
+    const admin = config.rpcAdmin ? await startAdminRpc({ node, dataDir, port: config.rpcAdminPort, logger: log, limits: rpcLimits }) : undefined
+    if (admin !== undefined) cleanups.push(async () => { await admin.server.close() })
 
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
     const httpUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`
@@ -145,7 +194,8 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       browserAddrs,
       rpc: `${httpUrl}/rpc`,
       observer: `${httpUrl}/`,
-      restoredTxs: node.pool.size
+      restoredTxs: node.pool.size,
+      ...(admin === undefined ? {} : { adminRpc: admin.url, adminTokenFile: admin.tokenFile })
     }, `lightpool node ready — observer page ${httpUrl}/ · JSON-RPC ${httpUrl}/rpc`)
 
     return { node, httpUrl, browserAddrs, stop: cleanup }

@@ -24,7 +24,7 @@ export { TxValidator, type Validation, type ValidatorInit } from './validation/v
 export { TxIntake, matchesAnnouncement, type SubmitResult, type AdmissionVerdict, type IntakeOptions } from './validation/intake.ts'
 export * from './pool/pool.ts'
 export { checkPolicy, type AdmissionPolicy } from './pool/policy.ts'
-export { MemoryPoolStore, StoreFullError, type PoolStore, type StoredTx, type StoreBatch } from './pool/store.ts'
+export { MemoryPoolStore, StoreFullError, StoreWriteError, type PoolStore, type StoredTx, type StoreBatch } from './pool/store.ts'
 // utilities node/ and web/ build on, exported deliberately: one implementation each
 export { Emitter, type Listener } from './util/emitter.ts'
 export { LruCache } from './util/lru.ts'

@@ -98,6 +98,8 @@ export interface Lightpool {
   readonly network: string
   readonly mode: NodeMode
   readonly peerId: PeerId
+  /** What the reload from the store found at start: txs restored, and records dropped (unreadable, invalid, or no longer admitted). */
+  readonly restored: { restored: number, dropped: number }
   /** Validates, stores durably and announces a tx. */
   submitTx: (bytes: Uint8Array) => Promise<SubmitResult>
   /** A tx's body, from the pool or fetched on demand. */
@@ -124,9 +126,10 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
   const pool = new TxPool({ config: init.pool ?? {}, store })
   const validator = new TxValidator({ limits: init.txLimits ?? DEFAULT_TX_LIMITS, ...(init.verifier === undefined ? {} : { verifier: init.verifier }) })
   const intake = new TxIntake({ pool, validator })
+  let restored = { restored: 0, dropped: 0 }
   if (init.restore !== false) {
     try {
-      await intake.restore()
+      restored = await intake.restore()
     } catch (err) {
       await store.close().catch(() => {})
       throw err
@@ -215,6 +218,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     network,
     mode,
     peerId: libp2p.peerId,
+    restored,
     submitTx,
     // a tx the user opens is also checked against every relay whose feed lists it
     getTx: async (hash) => (await Promise.all([net.getTx(hash), feedClient?.checkOpened(hash)]))[0],

@@ -22,6 +22,9 @@ export const LIMIT_EXCEEDED = -32006
 /** The client did not send its whole request in time. */
 export const REQUEST_TIMEOUT = -32007
 
+/** The node could not store the tx (full disk, I/O error): it was not accepted; the node keeps serving. Try again later or elsewhere. */
+export const STORE_FAILED = -32008
+
 /** An error a method throws to answer with that code; any other thrown error becomes -32603 without detail. */
 export class RpcError extends Error {
   readonly code: number

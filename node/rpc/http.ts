@@ -12,11 +12,13 @@
  * HTTP statuses: 200 for any JSON-RPC response (errors included), 204 when
  * only notifications were sent, 400 for a message that is not JSON or is over
  * the depth or batch limit, 405 wrong method, 415 wrong content type,
- * 413 body too large, 408 too slow, 429 rate limited (with Retry-After).
+ * 413 body too large, 408 too slow, 429 rate limited (with Retry-After),
+ * 403 Host or Origin not allowed and 401 no or wrong token (./access.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { INTERNAL_ERROR, INVALID_REQUEST, LIMIT_EXCEEDED, RATE_LIMITED, REQUEST_TIMEOUT } from './errors.ts'
 import { failure, type JsonRpcProcessor, type JsonRpcResponse } from './jsonrpc.ts'
+import { checkAccess, type RpcAccess } from './access.ts'
 import type { RpcLimits } from './limits.ts'
 import type { RpcLogger } from './logger.ts'
 import type { CallContext } from './methods.ts'
@@ -27,6 +29,7 @@ export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolea
 
 export interface HttpHandlerInit {
   path: string
+  access: Readonly<RpcAccess>
   limits: Readonly<RpcLimits>
   rateLimiter: ClientRateLimiter
   processor: JsonRpcProcessor<CallContext>
@@ -55,10 +58,21 @@ export function pathOf (req: IncomingMessage): string {
 
 export function httpHandler (init: HttpHandlerInit): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger } = init
+  // One error line (with its stack) per interval, with the count of those left out:
+  // a client must not be able to make the node write a stack per request.
+  let lastLogged = -Infinity
+  let suppressed = 0
   return (req, res) => {
     const work = pathOf(req) === init.path ? handleRpc(init, req, res) : handleRoute(init, req, res)
     work.catch((err: unknown) => {
-      logger.error({ err, path: pathOf(req) }, 'HTTP handler failed')
+      const now = Date.now()
+      if (now - lastLogged >= init.limits.errorLogIntervalMs) {
+        logger.error({ err, path: pathOf(req).slice(0, 200), suppressed }, 'HTTP handler failed')
+        lastLogged = now
+        suppressed = 0
+      } else {
+        suppressed++
+      }
       if (!res.headersSent) sendJson(res, 500, failure(null, INTERNAL_ERROR, 'internal error'))
       else res.destroy()
     })
@@ -79,6 +93,12 @@ async function handleRpc (init: HttpHandlerInit, req: IncomingMessage, res: Serv
     discardAfterResponse(req, deadline)
   }
 
+  const denied = checkAccess(req, init.access)
+  if (denied !== undefined) {
+    logger.debug({ ip: clientKey(req), host: req.headers.host, origin: req.headers.origin }, 'RPC request refused by access policy')
+    refuse(denied.status, INVALID_REQUEST, denied.message)
+    return
+  }
   if (req.method !== 'POST') {
     refuse(405, INVALID_REQUEST, `use POST (or a WebSocket upgrade) on ${init.path}`, { Allow: 'POST' })
     return
@@ -131,7 +151,16 @@ async function handleRpc (init: HttpHandlerInit, req: IncomingMessage, res: Serv
     res.end()
     return
   }
-  sendJson(res, outcome.status, outcome.body)
+  sendJson(res, outcome.status, outcome.text ?? outcome.body)
+  // a client that does not take its reply must not hold it in memory for long
+  const timer = setTimeout(() => {
+    init.logger.debug({ ip }, 'RPC client did not read its reply in time: disconnected')
+    res.destroy()
+  }, limits.writeTimeoutMs)
+  timer.unref()
+  const clear = (): void => { clearTimeout(timer) }
+  res.once('finish', clear)
+  res.once('close', clear)
 }
 
 /**
@@ -184,11 +213,12 @@ function discardAfterResponse (req: IncomingMessage, deadline: number): void {
   req.once('close', clear)
 }
 
-export function sendJson (res: ServerResponse, status: number, body: JsonRpcResponse | JsonRpcResponse[] | object, headers: Record<string, string> = {}): void {
+/** Answers with `body`, or with `body` as it is when it is JSON text already. */
+export function sendJson (res: ServerResponse, status: number, body: JsonRpcResponse | JsonRpcResponse[] | object | string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return
   let text: string
   try {
-    text = JSON.stringify(body)
+    text = typeof body === 'string' ? body : JSON.stringify(body)
   } catch {
     status = 500
     text = JSON.stringify(failure(null, INTERNAL_ERROR, 'internal error'))

@@ -12,12 +12,16 @@
  *   subscriptions.ts  pool events → subscription notifications
  *   tx-status.ts      pending / mined / dropped, from the pool's events
  *
- * Admin methods (pool_markMined, pool_removeTx) exist only with `admin: true`:
- * anyone who can reach the port can call them, so enable them only on a
- * server bound to loopback or behind an authenticating proxy.
+ *   access.ts         Host and Origin allow-lists, bearer token
+ *
+ * Admin methods (pool_markMined, pool_removeTx) exist only with `admin: true`.
+ * `lightpool node --rpc-admin` serves them on a second server of their own,
+ * bound to loopback and requiring the token in <data dir>/rpc-admin.token
+ * (see node/admin-rpc.ts); the public server never has them.
  */
 import { createServer, STATUS_CODES, type Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { DEFAULT_RPC_ACCESS, type RpcAccess } from './access.ts'
 import { httpHandler, type RouteHandler } from './http.ts'
 import { JsonRpcProcessor } from './jsonrpc.ts'
 import { resolveRpcLimits, type RpcLimits } from './limits.ts'
@@ -29,6 +33,7 @@ import { TxStatusTracker } from './tx-status.ts'
 import { WsRpc, type WsStats } from './ws.ts'
 
 export { DEFAULT_RPC_LIMITS, resolveRpcLimits, type RpcLimits } from './limits.ts'
+export { DEFAULT_RPC_ACCESS, LOCALHOST_NAMES, type RpcAccess } from './access.ts'
 export type { RpcLogger } from './logger.ts'
 export type { RouteHandler } from './http.ts'
 export type { RpcNode, CallContext } from './methods.ts'
@@ -41,6 +46,8 @@ export interface RpcServerInit {
   node: RpcNode
   /** Serve pool_markMined and pool_removeTx. Default false. */
   admin?: boolean
+  /** Host and Origin allow-lists, token (./access.ts). Default DEFAULT_RPC_ACCESS: localhost names, the node's own origin, no token. */
+  access?: Partial<RpcAccess>
   /** Overrides of DEFAULT_RPC_LIMITS; validated (RangeError on a bad value). */
   limits?: Partial<RpcLimits>
   /**
@@ -73,6 +80,7 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
   const logger = init.logger ?? silentLogger
   const path = init.path ?? '/rpc'
   const node = init.node
+  const access: Readonly<RpcAccess> = Object.freeze({ ...DEFAULT_RPC_ACCESS, ...init.access })
 
   const txStatus = new TxStatusTracker(node.pool, limits.txStatusMemory)
   const subscriptions = new SubscriptionHub(node.pool, limits.maxSubscriptionsPerSocket)
@@ -80,6 +88,7 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     methods: createMethods({ node, limits, txStatus, subscriptions, admin: init.admin === true }),
     maxBatchLength: limits.maxBatchLength,
     maxDepth: limits.maxDepth,
+    maxReplyBytes: limits.maxReplyBytes,
     onInternalError: (err, method) => { logger.error({ err, method }, 'RPC method failed') }
   })
   const rateLimiter = new ClientRateLimiter(limits.rateLimitPerSecond)
@@ -90,8 +99,30 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     headersTimeout: limits.readTimeoutMs,
     requestTimeout: limits.readTimeoutMs + 1_000,
     connectionsCheckingInterval: Math.min(1_000, limits.readTimeoutMs)
-  }, httpHandler({ path, limits, rateLimiter, processor, logger, ...(init.routes === undefined ? {} : { routes: init.routes }) }))
+  }, httpHandler({ path, access, limits, rateLimiter, processor, logger, ...(init.routes === undefined ? {} : { routes: init.routes }) }))
   server.maxConnections = limits.maxConnections
+  // A socket with no traffic either way for this long is closed: a connection
+  // opened and never used, an idle keep-alive, a client that stopped reading.
+  // (ws turns this off on the sockets it takes over; WebSockets have pings.)
+  server.timeout = limits.httpIdleTimeoutMs
+  server.keepAliveTimeout = limits.httpIdleTimeoutMs
+  // One address may hold at most maxConnectionsPerIp sockets; past it, new ones are closed at once.
+  const perIp = new Map<string, number>()
+  server.on('connection', (socket: Socket) => {
+    const ip = socket.remoteAddress ?? 'unknown'
+    const open = (perIp.get(ip) ?? 0) + 1
+    if (open > limits.maxConnectionsPerIp) {
+      logger.debug({ ip }, 'HTTP connection refused: per-address limit')
+      socket.destroy()
+      return
+    }
+    perIp.set(ip, open)
+    socket.once('close', () => {
+      const left = (perIp.get(ip) ?? 1) - 1
+      if (left <= 0) perIp.delete(ip)
+      else perIp.set(ip, left)
+    })
+  })
   // What Node does by default, plus a log line: garbage 400, huge headers 431, slow headers 408.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     logger.debug({ err: err.message, code: err.code }, 'HTTP client error')
@@ -99,7 +130,7 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     if (status !== undefined && socket.writable && ((socket as Partial<Socket>).bytesWritten ?? 0) === 0) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]!}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
     socket.destroy()
   })
-  const ws = new WsRpc({ server, path, limits, rateLimiter, processor, subscriptions, logger })
+  const ws = new WsRpc({ server, path, access, limits, rateLimiter, processor, subscriptions, logger })
 
   let closed = false
   return {

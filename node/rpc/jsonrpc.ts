@@ -33,6 +33,12 @@ export interface ProcessorInit<Ctx> {
   methods: ReadonlyMap<string, MethodHandler<Ctx>>
   maxBatchLength: number
   maxDepth: number
+  /**
+   * Largest reply, in bytes of JSON. A response that would take a reply past
+   * it is replaced by a -32006 error for its id (so a batch's earlier
+   * responses are kept and its later ones refused). Optional: no cap.
+   */
+  maxReplyBytes?: number
   /** Called for unexpected errors thrown by a method (the client gets -32603 without detail). */
   onInternalError: (err: unknown, method: string) => void
 }
@@ -44,6 +50,8 @@ export interface ProcessorInit<Ctx> {
 export interface Outcome {
   status: 200 | 400 | 429
   body?: JsonRpcResponse | JsonRpcResponse[]
+  /** `body` as JSON, when it was serialized to measure it against maxReplyBytes. */
+  text?: string
 }
 
 export function failure (id: JsonRpcId, code: number, message: string, data?: unknown): JsonRpcResponse {
@@ -124,10 +132,14 @@ export class JsonRpcProcessor<Ctx> {
       return { status: 400, body: failure(null, PARSE_ERROR, 'parse error: not valid JSON') }
     }
 
+    const cap = this.init.maxReplyBytes ?? Infinity
     if (!Array.isArray(parsed)) {
       if (!admit(1)) return rateLimited(expectsResponse(parsed) ? [idOf(parsed)] : [])
       const response = await this.handleEntry(parsed, ctx)
-      return response === undefined ? { status: 200 } : { status: 200, body: response }
+      if (response === undefined) return { status: 200 }
+      const text = JSON.stringify(response)
+      if (text.length > cap) return { status: 200, body: tooLarge(response.id, cap) }
+      return { status: 200, body: response, text }
     }
 
     if (parsed.length === 0) {
@@ -142,11 +154,22 @@ export class JsonRpcProcessor<Ctx> {
     // One after another, in order: a batch means what its entries sent one by one
     // would (a pool_sendTx then a pool_getTxStatus of the same tx sees it pending).
     const body: JsonRpcResponse[] = []
+    const texts: string[] = []
+    // brackets and commas, then each response's JSON (UTF-16 length: the UTF-8 bytes are at least this many)
+    let bytes = 2
     for (const entry of parsed) {
-      const response = await this.handleEntry(entry, ctx)
-      if (response !== undefined) body.push(response)
+      let response = await this.handleEntry(entry, ctx)
+      if (response === undefined) continue
+      let text = JSON.stringify(response)
+      if (bytes + text.length + 1 > cap) {
+        response = tooLarge(response.id, cap)
+        text = JSON.stringify(response)
+      }
+      bytes += text.length + 1
+      body.push(response)
+      texts.push(text)
     }
-    return body.length === 0 ? { status: 200 } : { status: 200, body }
+    return body.length === 0 ? { status: 200 } : { status: 200, body, text: `[${texts.join(',')}]` }
   }
 
   /** One request or notification; resolves to its response, or undefined for a notification. */
@@ -177,6 +200,10 @@ export class JsonRpcProcessor<Ctx> {
       return hasId ? failure(replyId, INTERNAL_ERROR, 'internal error') : undefined
     }
   }
+}
+
+function tooLarge (id: JsonRpcId, cap: number): JsonRpcResponse {
+  return failure(id, LIMIT_EXCEEDED, `reply too large: over the limit of ${cap} bytes (ask for less at once)`)
 }
 
 function rateLimited (ids: JsonRpcId[], batch = false): Outcome {

@@ -36,14 +36,54 @@ export interface RpcLimits {
   maxConnections: number
   /** Open WebSocket connections; more upgrades are answered 503. Default 256. */
   maxWsConnections: number
+  /**
+   * Open WebSocket connections from one remote IP; more upgrades from it are
+   * answered 429, so one address cannot take every WebSocket slot (measured
+   * before: 256 idle sockets from one address, and every other client got
+   * 503 for as long as they stayed). Default 16.
+   */
+  maxWsConnectionsPerIp: number
+  /**
+   * Open TCP connections to the HTTP server from one remote IP, WebSocket ones
+   * included; more are closed at once, so one address cannot take the
+   * server's connection slots (measured before: 1 100 idle sockets from one
+   * address, and 75 of 80 fresh clients failed). Default 64.
+   */
+  maxConnectionsPerIp: number
+  /**
+   * How long an HTTP connection may sit idle (keep-alive, or opened and never
+   * used) before it is closed. Node's keep-alive default is 5 s; this also
+   * covers a socket that never sends a request. Default 5 s.
+   */
+  httpIdleTimeoutMs: number
+  /**
+   * Largest JSON-RPC reply, in bytes. A response that would take a reply past
+   * it becomes a -32006 error for its id (a batch keeps its earlier answers).
+   * Over WebSocket a reply is also capped by maxWsBufferedBytes (a larger one
+   * is answered with -32006 instead). Default 4 MiB (a batch of 50
+   * pool_getTx of 40 KB txs).
+   */
+  maxReplyBytes: number
+  /**
+   * How long a client has to take an HTTP reply once it is written; one that
+   * does not read it (so its bytes sit in the node's memory) is disconnected.
+   * Measured before: 20 unread replies of ~13 MB held 400 MB for 180 s. Default 30 s.
+   */
+  writeTimeoutMs: number
+  /**
+   * Shortest interval between two error-level log lines for failed HTTP
+   * handlers; the ones between are counted and the count is logged with the
+   * next. Default 10 s.
+   */
+  errorLogIntervalMs: number
   /** Largest WebSocket message a client may send (ws `maxPayload`; over it the socket closes with 1009). Default 1 MiB. */
   maxWsMessageBytes: number
   /** Subscriptions per WebSocket. Default 8. */
   maxSubscriptionsPerSocket: number
   /**
-   * Bytes queued for a WebSocket client that is not reading. Past it the
-   * client is dropped (close code 1008) rather than buffered without bound.
-   * Default 4 MiB.
+   * Bytes queued for a WebSocket client that is not reading, counting the
+   * message about to be queued. Past it the client is dropped (close code
+   * 1008) rather than buffered without bound. Default 4 MiB.
    */
   maxWsBufferedBytes: number
   /** How often each WebSocket is pinged; one that has not answered the previous ping is closed. Default 30 s. */
@@ -64,6 +104,12 @@ export const DEFAULT_RPC_LIMITS: Readonly<RpcLimits> = Object.freeze({
   readTimeoutMs: 10_000,
   maxConnections: 1024,
   maxWsConnections: 256,
+  maxWsConnectionsPerIp: 16,
+  maxConnectionsPerIp: 64,
+  httpIdleTimeoutMs: 5_000,
+  maxReplyBytes: 4 * 1024 * 1024,
+  writeTimeoutMs: 30_000,
+  errorLogIntervalMs: 10_000,
   maxWsMessageBytes: 1024 * 1024,
   maxSubscriptionsPerSocket: 8,
   maxWsBufferedBytes: 4 * 1024 * 1024,

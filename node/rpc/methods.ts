@@ -41,14 +41,15 @@
  * | -32005 | rate limited (requests per second per IP) | 429  |                                   |
  * | -32006 | over a limit: body size, batch length, nesting depth, subscriptions per socket | 413 / 400 / 200 | |
  * | -32007 | request not received in time              | 408  |                                   |
+ * | -32008 | store failed: the node could not write the tx durably (full disk, I/O error), so it was not accepted. May succeed later or elsewhere. | 200 | |
  *
  * ¹ 400 when the whole message is an empty batch. Error messages of -32001
  * and -32002 read "<status>: <rule>: <detail>", e.g.
  * "rejected: invalid-signature: signature does not verify".
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
-import type { Lightpool, Refusal } from '../../src/index.ts'
-import { invalidParams, RpcError, TX_IGNORED, TX_REJECTED, UNSUPPORTED_TRANSPORT } from './errors.ts'
+import { StoreWriteError, type Lightpool, type Refusal } from '../../src/index.ts'
+import { invalidParams, RpcError, STORE_FAILED, TX_IGNORED, TX_REJECTED, UNSUPPORTED_TRANSPORT } from './errors.ts'
 import type { MethodHandler } from './jsonrpc.ts'
 import type { RpcLimits } from './limits.ts'
 import { hash32, hash32List, hexBytes, oneOf, optionalLimit, optionalString, options, positional } from './params.ts'
@@ -88,7 +89,14 @@ export function createMethods (init: MethodsInit): Map<string, MethodHandler<Cal
 
   methods.set('pool_sendTx', async (params) => {
     const [tx] = positional(params, ['tx'])
-    const result = await node.submitTx(hexBytes(tx, 'tx'))
+    let result
+    try {
+      result = await node.submitTx(hexBytes(tx, 'tx'))
+    } catch (err) {
+      // the pool has already taken the tx back out: it was never acknowledged or announced
+      if (err instanceof StoreWriteError) throw new RpcError(STORE_FAILED, `store failed: the tx was not accepted (${err.message})`)
+      throw err
+    }
     if (result.status === 'added') return { hash: prefixed(result.hash) }
     throw refusalError(result)
   })

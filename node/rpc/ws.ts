@@ -3,7 +3,8 @@
  * request or a batch, answered on the same socket; subscriptions push
  * notifications (./subscriptions.ts).
  *
- * Bounds: limits.maxWsConnections sockets (more upgrades get 503); messages
+ * Bounds: limits.maxWsConnections sockets (more upgrades get 503), and
+ * limits.maxWsConnectionsPerIp from one address (more get 429); messages
  * up to limits.maxWsMessageBytes (ws closes the socket with 1009 past it);
  * the per-IP request rate shared with HTTP; limits.maxSubscriptionsPerSocket;
  * and the send buffer: a client that does not read, so that more than
@@ -13,8 +14,10 @@
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { checkAccess, type RpcAccess } from './access.ts'
 import { clientKey, pathOf } from './http.ts'
-import type { JsonRpcProcessor } from './jsonrpc.ts'
+import { LIMIT_EXCEEDED } from './errors.ts'
+import { failure, type JsonRpcProcessor } from './jsonrpc.ts'
 import type { RpcLimits } from './limits.ts'
 import type { RpcLogger } from './logger.ts'
 import type { CallContext } from './methods.ts'
@@ -35,6 +38,7 @@ const CLOSE_GRACE_MS = 1_000
 export interface WsRpcInit {
   server: Server
   path: string
+  access: Readonly<RpcAccess>
   limits: Readonly<RpcLimits>
   rateLimiter: ClientRateLimiter
   processor: JsonRpcProcessor<CallContext>
@@ -62,6 +66,8 @@ export class WsRpc {
   private readonly init: WsRpcInit
   private readonly wss: WsServer
   private readonly sessions = new Set<Session>()
+  /** Open and upgrading sockets per remote IP. */
+  private readonly perIp = new Map<string, number>()
   private readonly heartbeat: ReturnType<typeof setInterval>
   /** Upgrades accepted but not yet open: counted against the connection limit too. */
   private upgrading = 0
@@ -111,9 +117,21 @@ export class WsRpc {
       refuseUpgrade(socket, 404, 'not found')
       return
     }
+    // a page on another origin must not reach the RPC through its visitor's browser
+    const denied = checkAccess(req, this.init.access)
+    if (denied !== undefined) {
+      this.init.logger.debug({ ip, host: req.headers.host, origin: req.headers.origin }, 'WebSocket refused by access policy')
+      refuseUpgrade(socket, denied.status, denied.message)
+      return
+    }
     if (this.closing || this.sessions.size + this.upgrading >= this.init.limits.maxWsConnections) {
       this.init.logger.debug({ ip }, 'WebSocket refused: connection limit')
       refuseUpgrade(socket, 503, 'too many WebSocket connections')
+      return
+    }
+    if ((this.perIp.get(ip) ?? 0) >= this.init.limits.maxWsConnectionsPerIp) {
+      this.init.logger.debug({ ip }, 'WebSocket refused: per-address limit')
+      refuseUpgrade(socket, 429, 'too many WebSocket connections from this address')
       return
     }
     if (!this.init.rateLimiter.consume(ip)) {
@@ -121,6 +139,13 @@ export class WsRpc {
       return
     }
     this.upgrading++
+    // counted per address from the upgrade until the socket closes
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1)
+    socket.once('close', () => {
+      const left = (this.perIp.get(ip) ?? 1) - 1
+      if (left <= 0) this.perIp.delete(ip)
+      else this.perIp.set(ip, left)
+    })
     let counted = true
     const uncount = (): void => { if (counted) { counted = false; this.upgrading-- } }
     socket.once('close', uncount)
@@ -153,7 +178,14 @@ export class WsRpc {
     if (session.dropping) return
     this.init.processor.process(textOf(data), session.ctx, (n) => this.init.rateLimiter.consume(session.ip, n))
       .then(outcome => {
-        if (outcome.body !== undefined) this.send(session, JSON.stringify(outcome.body))
+        if (outcome.body === undefined) return
+        const text = outcome.text ?? JSON.stringify(outcome.body)
+        // a reply that could never fit the send buffer is refused, not a reason to drop the client
+        if (Buffer.byteLength(text) > this.init.limits.maxWsBufferedBytes) {
+          this.send(session, JSON.stringify(failure(null, LIMIT_EXCEEDED, `reply too large for a WebSocket: over ${this.init.limits.maxWsBufferedBytes} bytes (ask for less at once)`)))
+          return
+        }
+        this.send(session, text)
       })
       .catch((err: unknown) => { this.init.logger.error({ err, ip: session.ip }, 'WebSocket message handling failed') })
   }
@@ -162,7 +194,8 @@ export class WsRpc {
   private send (session: Session, text: string): void {
     const { ws } = session
     if (session.dropping || ws.readyState !== WS_OPEN) return
-    if (ws.bufferedAmount > this.init.limits.maxWsBufferedBytes) {
+    // counted before queueing: a reply that would take the buffer past its cap is not queued
+    if (ws.bufferedAmount + Buffer.byteLength(text) > this.init.limits.maxWsBufferedBytes) {
       this.drop(session)
       return
     }

@@ -2,6 +2,7 @@ import { mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database as LmdbDatabase, type RootDatabase, type RootDatabaseOptions } from 'lmdb'
 import { inspectDataFile } from './lmdb-file.ts'
+import { WriteGuard } from './write-guard.ts'
 
 /**
  * The on-disk database of a Node full node: ONE LMDB environment in the data
@@ -46,10 +47,16 @@ const ENV_OPTIONS: RootDatabaseOptions = {
   useWritemap: false,
   // Commit on the next turn of the event loop. The pool's StoreWriter already
   // coalesces bursts into one batch; waiting longer here would only delay every
-  // acknowledgement. (Writes issued in the same event turn still share one
-  // transaction: eventTurnBatching stays at its default, which does not change
-  // what a resolved promise means.)
+  // acknowledgement. Writes queued before that commit still share one
+  // transaction.
   commitDelay: 0,
+  // Off, because with it on a failed commit (a full disk, an I/O error) kills
+  // the process: lmdb-js opens each event turn's batch with an internal write
+  // whose promise nobody holds, and rejects it too (measured on a full tmpfs:
+  // an unhandled "Commit failed" after every refused write, even with every
+  // write of ours handled). Off, writes are grouped by the commitDelay above,
+  // and what a resolved promise means does not change. See ./write-guard.ts.
+  eventTurnBatching: false,
   // meta, pool, peers, and room for a few more without reopening.
   maxDbs: 8,
   // Values are raw bytes whose format we own: no LZ4 (tx proofs barely
@@ -86,6 +93,8 @@ export class Database {
   readonly pool: LmdbDatabase<Uint8Array, Uint8Array>
   /** libp2p's datastore: UTF-8 key → bytes. */
   readonly peers: LmdbDatabase<Uint8Array, Uint8Array>
+  /** Every write to `pool` and `peers` runs through it: a failed commit rejects that write only, and marks the store failing. */
+  readonly writes = new WriteGuard()
   private readonly root: RootDatabase
   private closing: Promise<void> | undefined
 
@@ -139,7 +148,8 @@ export async function openDatabase (init: DatabaseInit): Promise<Database> {
   return await Database.open(init)
 }
 
-function prepareDirectory (path: string): void {
+/** Creates `path` if missing; DataDirError if it is a file or cannot be inspected or created. */
+export function prepareDirectory (path: string): void {
   let isDirectory: boolean | undefined
   try {
     isDirectory = statSync(path).isDirectory()

@@ -1,6 +1,7 @@
 import { type PoolStore, type StoreBatch, type StoredTx, isHash, toHex, DEFAULT_TX_LIMITS, type TxLimits } from '../../src/index.ts'
 import type { Database } from './database.ts'
 import { decodeRecord, encodeRecord, recordKey } from './pool-record.ts'
+import { writeAtomically } from './atomic-write.ts'
 import { plain, rangePages } from './range-pages.ts'
 
 export interface LmdbPoolStoreInit {
@@ -12,6 +13,12 @@ export interface LmdbPoolStoreInit {
   limits?: TxLimits
   /** Told about each record that fails to decode (it is then skipped and deleted). Default: nothing. */
   onCorrupt?: (hash: string, error: unknown) => void
+  /**
+   * Told about each damaged stretch of the file that cannot be read at all (its
+   * records are skipped, the reload goes on), with the hash of the last record
+   * read before it. Default: nothing.
+   */
+  onUnreadable?: (after: string | undefined, error: unknown) => void
   /** Records read per LMDB range read in `entries()`. Memory is about this × the largest tx. Default 64. */
   pageSize?: number
 }
@@ -26,6 +33,7 @@ export class LmdbPoolStore implements PoolStore {
   private readonly database: Database
   private readonly limits: TxLimits
   private readonly onCorrupt: (hash: string, error: unknown) => void
+  private readonly onUnreadable: (after: string | undefined, error: unknown) => void
   private readonly pageSize: number
   private closed = false
 
@@ -33,6 +41,7 @@ export class LmdbPoolStore implements PoolStore {
     this.database = database
     this.limits = init.limits ?? DEFAULT_TX_LIMITS
     this.onCorrupt = init.onCorrupt ?? (() => {})
+    this.onUnreadable = init.onUnreadable ?? (() => {})
     this.pageSize = init.pageSize ?? 64
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1) throw new RangeError('pageSize must be a positive integer')
   }
@@ -47,15 +56,9 @@ export class LmdbPoolStore implements PoolStore {
     const deletes = batch.delete.filter(isHash).map(recordKey)
     if (puts.length === 0 && deletes.length === 0) return
     const db = this.database.pool
-    // A child transaction, not `transaction()`: lmdb-js commits whatever a plain
-    // async transaction callback wrote before it threw, whereas a child
-    // transaction is rolled back whole. Either way the batch lands in one LMDB
-    // commit, and the promise resolves once that commit is flushed.
-    await db.childTransaction(() => {
-      // deletes first, as MemoryPoolStore does: a hash both deleted and put ends up put
-      for (const key of deletes) db.removeSync(key)
-      for (const [key, value] of puts) db.putSync(key, value)
-    })
+    // deletes first, as MemoryPoolStore does: a hash both deleted and put ends up put
+    const ops = [...deletes.map(key => ({ key })), ...puts.map(([key, value]) => ({ key, value }))]
+    await this.database.writes.run('pool write', async () => { await writeAtomically(db, ops) })
   }
 
   async getBody (hash: string): Promise<Uint8Array | undefined> {
@@ -75,18 +78,20 @@ export class LmdbPoolStore implements PoolStore {
 
   /**
    * Every record in hash order, read a page at a time (see ./range-pages.ts).
-   * A record that does not decode is reported, deleted and skipped.
+   * A record that does not decode is reported, deleted and skipped; a stretch
+   * that cannot be read at all is reported and skipped.
    */
   async * entries (): AsyncIterable<StoredTx> {
     this.assertOpen()
-    for (const { key, value } of rangePages(this.database.pool, { pageSize: this.pageSize })) {
+    const onUnreadable = (after: Uint8Array | undefined, err: unknown): void => { this.onUnreadable(after === undefined ? undefined : toHex(after), err) }
+    for (const { key, value } of rangePages(this.database.pool, { pageSize: this.pageSize, onUnreadable })) {
       let record: StoredTx
       try {
         record = decodeRecord(key, value, this.limits)
       } catch (err) {
         this.onCorrupt(toHex(key), err)
-        // if even the delete fails, the record is still skipped, and met again at the next start
-        await this.database.pool.remove(key).catch(() => {})
+        // if even the delete fails (a full disk), the record is still skipped, and met again at the next start
+        await this.database.writes.run('deleting a corrupt pool record', async () => await this.database.pool.remove(key)).catch(() => {})
         continue
       }
       yield record
@@ -98,7 +103,8 @@ export class LmdbPoolStore implements PoolStore {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    if (!this.database.closed) await this.database.pool.flushed
+    // a failed last write was already reported to its caller and counted by the WriteGuard
+    if (!this.database.closed) await Promise.resolve(this.database.pool.flushed).catch(() => {})
   }
 
   private assertOpen (): void {

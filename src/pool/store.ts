@@ -33,6 +33,10 @@ export interface StoreBatch {
  *   accounting, `recordBytes`), and the pool keeps within it by evicting its
  *   worst txs; a write that still does not fit rejects with StoreFullError,
  *   and the store's `budgetBytes` then says what does fit.
+ * - A write that fails for the store's own reasons (a full disk, a damaged
+ *   file), not the batch's, rejects with StoreWriteError, so a caller can tell
+ *   "the node cannot store now" from a bug: the tx is refused, the node keeps
+ *   serving.
  */
 export interface PoolStore {
   write: (batch: StoreBatch) => Promise<void>
@@ -57,6 +61,14 @@ export class StoreFullError extends Error {
     super(`${problem}; the store now keeps under ${budgetBytes} bytes, and the pool evicts its worst txs down to that`, options)
     this.name = 'StoreFullError'
     this.budgetBytes = budgetBytes
+  }
+}
+
+/** A write the store could not commit for its own reasons (full disk, I/O error, damaged file): nothing of the batch landed. */
+export class StoreWriteError extends Error {
+  constructor (message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'StoreWriteError'
   }
 }
 

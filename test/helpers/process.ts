@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -24,6 +24,9 @@ export interface ReadyInfo {
   rpc: string
   observer: string
   restoredTxs: number
+  /** With --rpc-admin: the admin RPC (127.0.0.1) and the file holding its bearer token. */
+  adminRpc?: string
+  adminTokenFile?: string
 }
 
 export interface NodeProcess {
@@ -33,6 +36,13 @@ export interface NodeProcess {
   logs: Array<Record<string, unknown>>
   tcpAddr: string
   call: <T = unknown>(method: string, params?: unknown[]) => Promise<T>
+  /**
+   * A call to the admin RPC (the node must run with --rpc-admin): pool_markMined,
+   * pool_removeTx. Sends the bearer token from the node's data directory.
+   */
+  callAdmin: <T = unknown>(method: string, params?: unknown) => Promise<T>
+  /** One call, answered with the whole JSON-RPC response (errors with their code and data, not thrown). */
+  request: (method: string, params?: unknown[]) => Promise<{ result?: unknown, error?: { code: number, message: string, data?: unknown } }>
   /** SIGTERM and wait for the exit code. */
   stop: () => Promise<number | null>
   /** SIGKILL: no shutdown at all. */
@@ -59,6 +69,7 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
     '--tcp-port', String(opts.tcpPort ?? 0),
     '--ws-port', String(opts.wsPort ?? 0),
     '--http-port', String(opts.httpPort ?? 0),
+    '--rpc-admin-port', '0',
     ...(opts.args ?? [])]
   const proc = spawn(NODE, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
@@ -88,6 +99,18 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
     logs,
     exited,
     tcpAddr: info.multiaddrs.find(a => !a.includes('/ws'))!,
+    callAdmin: async <T>(method: string, params: unknown = []): Promise<T> => {
+      if (info.adminRpc === undefined || info.adminTokenFile === undefined) throw new Error('the node runs without --rpc-admin')
+      const token = readFileSync(info.adminTokenFile, 'utf8').trim()
+      const res = await fetch(info.adminRpc, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) })
+      const body = await res.json() as { result?: T, error?: { message: string } }
+      if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`)
+      return body.result as T
+    },
+    request: async (method, params = []) => {
+      const res = await fetch(info.rpc, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) })
+      return await res.json() as { result?: unknown, error?: { code: number, message: string, data?: unknown } }
+    },
     call: async <T>(method: string, params: unknown[] = []): Promise<T> => {
       const res = await fetch(info.rpc, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params }) })
       const body = await res.json() as { result?: T, error?: { message: string } }

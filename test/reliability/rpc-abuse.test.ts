@@ -32,7 +32,7 @@ function slowClient (port: number, localAddress: string): SlowClient {
   socket.on('error', () => {})
   socket.on('data', (d: Buffer) => { client.answered += d.toString() })
   socket.on('close', () => { client.closed = true })
-  socket.write('POST /rpc HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"jsonrpc"')
+  socket.write('POST /rpc HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"jsonrpc"')
   return client
 }
 

@@ -245,12 +245,12 @@ describe('limits', () => {
     const strict = await startRpc({ node, limits: { readTimeoutMs: 600, rateLimitPerSecond: 10_000 } })
     try {
       const started = Date.now()
-      const staller = rawRequest(strict.port, 'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"jsonrpc":"2.0","id":1,')
+      const staller = rawRequest(strict.port, 'POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{"jsonrpc":"2.0","id":1,')
       // a trickler: one byte every 100 ms never finishes in time either
-      const trickler = rawRequest(strict.port, 'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n')
+      const trickler = rawRequest(strict.port, 'POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n')
       const drip = setInterval(() => { if (!trickler.socket.destroyed) trickler.socket.write(' ') }, 100)
       // and one that never finishes its headers: Node's own headers timeout, set from the same limit
-      const headless = rawRequest(strict.port, 'POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Type: appl')
+      const headless = rawRequest(strict.port, 'POST /rpc HTTP/1.1\r\nHost: localhost\r\nContent-Type: appl')
       try {
         // others are served while both hang
         for (let i = 0; i < 5; i++) {
