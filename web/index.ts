@@ -20,6 +20,7 @@ export { PoolView, type PoolEventItem, type HistogramBar } from './ui/pool-view.
 export { submitDemoTx } from './ui/submit.ts'
 export { LightpoolDashboardElement, defineLightpoolDashboard } from './widget/element.ts'
 // the core pieces an app needs to make and read txs
+export { forecast, projectRollups, estimateFees, rollupConfig, DEFAULT_ROLLUP_CONFIG, DEFAULT_ESTIMATE_TX_BYTES, type RollupConfig, type ProjectedRollup, type FeeEstimate, type PoolForecast } from '../src/pool/projection.ts'
 export { buildTx, Ed25519Signer, type TxSigner, type TxFields, type BuiltTx } from '../src/tx/build.ts'
 export { decodeTx, txHash } from '../src/tx/encoding.ts'
 export { toHex, fromHex } from '../src/tx/hex.ts'
