@@ -3,7 +3,9 @@ import { EventList, Histogram, PeerPanel, StatCards, StatusPill, TxTable } from 
 import { TxDetail } from './detail.ts'
 import { formatBytes, formatCount, normalizeHashQuery, shortPeerId } from './format.ts'
 import { PoolView, type Frame } from './pool-view.ts'
+import { RollupBlocks } from './rollups.ts'
 import { SubmitForm } from './submit.ts'
+import type { RollupConfig } from '../../src/pool/projection.ts'
 import type { ObservedNode } from './types.ts'
 import css from './dashboard.css?inline'
 
@@ -18,6 +20,8 @@ export interface DashboardOptions {
   events?: number
   /** Title in the header. Default "lightpool". */
   title?: string
+  /** The projected rollups: how many and their capacity (defaults: DEFAULT_ROLLUP_CONFIG, src/pool/projection.ts). */
+  rollups?: Partial<RollupConfig>
 }
 
 export interface RenderStats {
@@ -40,6 +44,7 @@ export class Dashboard {
   private readonly status = new StatusPill()
   private readonly stats: StatCards
   private readonly histogram = new Histogram('Fee distribution')
+  private readonly rollups: RollupBlocks
   private readonly table: TxTable
   private readonly events: EventList
   private readonly peers: PeerPanel | undefined
@@ -58,8 +63,10 @@ export class Dashboard {
       compact,
       rows: options.rows ?? (compact ? 8 : 50),
       events: options.events ?? (compact ? 6 : 60),
-      title: options.title ?? 'lightpool'
+      title: options.title ?? 'lightpool',
+      rollups: options.rollups ?? {}
     }
+    this.rollups = new RollupBlocks({ compact })
     this.stats = new StatCards(compact)
     this.detail = new TxDetail(() => this.node)
     this.table = new TxTable({ limit: this.opts.rows, searchable: !compact, onOpen: (hash) => { this.detail.open(hash) } })
@@ -76,7 +83,7 @@ export class Dashboard {
         this.meta),
       this.status.el)
     if (compact) {
-      this.el = h('div', { class: 'lp-dashboard lp-compact' }, header, this.stats.el, this.histogram.el, this.table.el, this.events.el, this.detail.el)
+      this.el = h('div', { class: 'lp-dashboard lp-compact' }, header, this.stats.el, this.rollups.el, this.histogram.el, this.table.el, this.events.el, this.detail.el)
     } else {
       this.peers = new PeerPanel(undefined)
       this.submit = new SubmitForm(() => this.node, () => {})
@@ -85,7 +92,7 @@ export class Dashboard {
         h('main', { class: 'lp-main' },
           this.stats.el,
           h('div', { class: 'lp-grid' },
-            h('div', { class: 'lp-col-main' }, this.histogram.el, this.table.el),
+            h('div', { class: 'lp-col-main' }, this.rollups.el, this.histogram.el, this.table.el),
             h('div', { class: 'lp-col-side' }, this.events.el, this.peers.el, this.submit.el))),
         this.detail.el)
       this.bindSearch()
@@ -96,7 +103,7 @@ export class Dashboard {
   attach (node: ObservedNode): void {
     this.detachNode()
     this.node = node
-    const view = new PoolView(node.pool, { eventLimit: this.opts.events })
+    const view = new PoolView(node.pool, { eventLimit: this.opts.events, rollups: this.opts.rollups })
     this.view = view
     const mode = node.mode === 'light' ? 'light node' : 'full node'
     this.meta.textContent = `${node.network} · ${mode} · ${shortPeerId(node.peerId.toString())}`
@@ -181,6 +188,7 @@ export class Dashboard {
     const p = frame.parts
     if (p.has('stats') || p.has('clock')) this.stats.update(view, node)
     if (p.has('histogram')) this.histogram.update(view)
+    if (p.has('rollups')) this.rollups.update(view)
     if (p.has('table') || p.has('clock')) this.table.update(view, now)
     if (frame.events.length > 0) this.events.update(frame)
     if (p.has('peers') || p.has('clock')) {
