@@ -23,6 +23,7 @@
  * heap flat over 10 minutes at 100 tx/s (`--seconds 600`). These are figures
  * to read, not assertions: timings depend on the machine.
  */
+import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Page } from 'playwright-core'
 import { ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode } from '../helpers/browser.ts'
@@ -32,7 +33,11 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '30' },
     'idle-seconds': { type: 'string', default: '5' },
-    size: { type: 'string', default: '40000' }
+    size: { type: 'string', default: '40000' },
+    // writes a CPU profile of the page during the load mode, and prints its top functions by self time
+    profile: { type: 'string' },
+    // records a Chromium trace of the load mode and prints the renderer main thread's time by event (self time)
+    trace: { type: 'boolean', default: false }
   }
 })
 const RATE = Number(args.rate)
@@ -116,6 +121,45 @@ async function measure (page: Page, mode: string, run: () => Promise<void>): Pro
   }))
 }
 
+interface CpuProfile { nodes: Array<{ id: number, callFrame: { functionName: string, url: string, lineNumber: number } }>, samples?: number[], timeDeltas?: number[] }
+
+/** The 25 functions with the most self time in a CPU profile, to stderr (the JSON lines stay on stdout). */
+function printTopSelfTime (profile: CpuProfile): void {
+  const byId = new Map(profile.nodes.map(n => [n.id, n]))
+  const self = new Map<string, number>()
+  let total = 0
+  ;(profile.samples ?? []).forEach((id, i) => {
+    const f = byId.get(id)!.callFrame
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}`
+    const dt = profile.timeDeltas?.[i] ?? 0
+    total += dt
+    self.set(key, (self.get(key) ?? 0) + dt)
+  })
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
+  for (const [k, us] of top) process.stderr.write(`${(us / 1000).toFixed(0).padStart(7)} ms ${(100 * us / total).toFixed(1).padStart(5)} %  ${k}\n`)
+}
+
+interface TraceEvent { name: string, ph: string, ts: number, dur?: number, tid: number, pid: number, args?: { name?: string } }
+
+/** Self time per trace event name on the renderer's main thread (a child's time is not counted in its parent's), to stderr. */
+function printTraceSelfTime (trace: { traceEvents: TraceEvent[] }): void {
+  const events = trace.traceEvents
+  const main = events.find(e => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+  if (main === undefined) return
+  const complete = events.filter(e => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur !== undefined).sort((a, b) => a.ts - b.ts || b.dur! - a.dur!)
+  const self = new Map<string, number>()
+  const stack: Array<{ end: number, name: string }> = []
+  for (const e of complete) {
+    while (stack.length > 0 && stack.at(-1)!.end <= e.ts) stack.pop()
+    const parent = stack.at(-1)
+    if (parent !== undefined) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur!)
+    self.set(e.name, (self.get(e.name) ?? 0) + e.dur!)
+    stack.push({ end: e.ts + e.dur!, name: e.name })
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)
+  for (const [k, us] of top) process.stderr.write(`${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`)
+}
+
 await ensureWebBuilt()
 const node = await startRelayNode({ network: 'bench-observer' })
 const browser = await launchChromium()
@@ -125,11 +169,28 @@ try {
   await page.goto(`${node.httpUrl}/`)
   await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.some(r => r.state === 'connected' && r.reserved) === true, null, { timeout: 30_000 })
   await measure(page, 'idle', async () => { await page.waitForTimeout(IDLE_SECONDS * 1000) })
+  const cdp = args.profile === undefined ? undefined : await page.context().newCDPSession(page)
+  if (cdp !== undefined) {
+    await cdp.send('Profiler.enable')
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 })
+    await cdp.send('Profiler.start')
+  }
+  if (args.trace) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink'] })
   await measure(page, 'load', async () => {
     await sendTxs(node.info.rpc, { count: Math.round(RATE * SECONDS), rate: RATE, size: SIZE, fee: '10-20000' })
     // what arrived in the last second is rendered too
     await page.waitForTimeout(1000)
   })
+  if (args.trace) {
+    const buffer = await browser.stopTracing()
+    writeFileSync('test/output/observer-trace.json', buffer)
+    printTraceSelfTime(JSON.parse(buffer.toString()) as { traceEvents: TraceEvent[] })
+  }
+  if (cdp !== undefined) {
+    const { profile } = await cdp.send('Profiler.stop')
+    writeFileSync(args.profile!, JSON.stringify(profile))
+    printTopSelfTime(profile)
+  }
 } finally {
   await browser.close()
   await node.stop().catch(() => {})

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NO_BROWSER, ensureWebBuilt, launchChromium, OUTPUT_DIR, removeDir, startRelayNode, watchConsole, type TestNode } from '../helpers/browser.ts'
-import { makeTx } from '../helpers/txs.ts'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, OUTPUT_DIR, ROOT, removeDir, startRelayNode, watchConsole, type TestNode } from '../helpers/browser.ts'
+import { makeTx, randomNullifier } from '../helpers/txs.ts'
 
 /**
  * What a mempool watcher looks for first, on the observer page of a real
@@ -11,6 +11,15 @@ import { makeTx } from '../helpers/txs.ts'
  * must agree with the node's own pool_feeEstimate), a page per tx that
  * follows the tx's status, and a history that survives a reload.
  */
+/**
+ * A light node learns that a tx was mined only through the light feed
+ * (issue 15: `src/net/feed/`, removals pushed to light nodes as pool
+ * `removed` events). The tx page is built from those events already; its
+ * "mined" test runs once the feed exists.
+ */
+const FEED = existsSync(join(ROOT, 'src/net/feed'))
+const hex = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString('hex')}`
+
 const fee = (s: string): string => new Intl.NumberFormat('en-US').format(BigInt(s))
 
 interface RpcEstimate {
@@ -65,4 +74,57 @@ describe.skipIf(NO_BROWSER)('observer page: what comes next (Chromium)', () => {
     mkdirSync(OUTPUT_DIR, { recursive: true })
     await page.screenshot({ path: join(OUTPUT_DIR, 'observer-rollups.png') })
   }, 120_000)
+
+  it('gives every tx a page (#/tx/<hash>, deep-linkable) that follows it from pending to replaced', async () => {
+    const nullifier = randomNullifier()
+    const a = await makeTx({ fee: 50_000n, nullifiers: [nullifier], payloadBytes: 8000 })
+    await node.call('pool_sendTx', [hex(a.bytes)])
+    // a deep link opened in a new tab: the tx's page, once the tab has the tx
+    const tab = await browser.newPage({ viewport: { width: 1200, height: 1000 } })
+    watchConsole(tab, 'tx-page', logs)
+    try {
+      await tab.goto(`${node.httpUrl}/#/tx/${a.hash}`)
+      await tab.waitForFunction(() => document.querySelector('.lp-txpage')?.hasAttribute('open') === true && /^Pending/.test(document.querySelector('.lp-tx-status')?.textContent ?? ''), null, { timeout: 30_000 })
+      expect(await tab.textContent('.lp-txpage .lp-fields')).toContain(a.hash)
+      expect(await tab.textContent('.lp-txpage .lp-fields')).toContain(Buffer.from(nullifier).toString('hex'))
+      // the body on demand: fetched from the relay, verified, offered as a download of the right size
+      await tab.waitForFunction(() => /Fetched and verified/.test(document.querySelector('.lp-txpage .lp-body-state')?.textContent ?? ''), null, { timeout: 20_000 })
+      expect(await tab.getAttribute('.lp-download', 'download')).toBe(`${a.hash}.tx`)
+      expect(await tab.textContent('.lp-download')).toContain(`${new Intl.NumberFormat('en-US').format(a.bytes.length)} bytes`)
+      const downloaded = await tab.evaluate(async () => (await (await fetch(document.querySelector<HTMLAnchorElement>('.lp-download')!.href)).arrayBuffer()).byteLength)
+      expect(downloaded).toBe(a.bytes.length)
+
+      // a +10 % replacement over RPC: the page says replaced, and by which tx
+      const b = await makeTx({ fee: 55_000n, nullifiers: [nullifier], payloadBytes: 8000 })
+      await node.call('pool_sendTx', [hex(b.bytes)])
+      await tab.waitForFunction((bh) => document.querySelector('.lp-tx-status')?.getAttribute('data-status') === 'replaced' &&
+        document.querySelector(`.lp-steps [data-status="replaced"] [data-goto="${bh}"]`) !== null, b.hash, { timeout: 30_000 })
+      expect(await tab.$$eval('.lp-steps .lp-badge', els => els.map(e => e.textContent))).toEqual(['pending', 'replaced'])
+      mkdirSync(OUTPUT_DIR, { recursive: true })
+      await tab.screenshot({ path: join(OUTPUT_DIR, 'observer-tx.png') })
+
+      // every hash on the page is a way to its page: the replacement, by keyboard
+      await tab.focus(`.lp-conflicts [data-goto="${b.hash}"]`)
+      await tab.keyboard.press('Enter')
+      await tab.waitForFunction((bh) => location.hash === `#/tx/${bh}` && /^Pending/.test(document.querySelector('.lp-tx-status')?.textContent ?? ''), b.hash, { timeout: 10_000 })
+      expect(await tab.textContent('.lp-conflicts')).toContain(`Replaced ${a.hash}`)
+      // Escape closes the page and the address goes back to the dashboard's
+      await tab.keyboard.press('Escape')
+      await tab.waitForFunction(() => document.querySelector('.lp-txpage')?.hasAttribute('open') === false && location.hash === '', null, { timeout: 5000 })
+    } finally {
+      await tab.close()
+    }
+  }, 120_000)
+
+  it.skipIf(!FEED)('follows a tx to mined (needs the light feed of issue 15: src/net/feed, removals reach light nodes)', async () => {
+    const t = await makeTx({ fee: 70_000n })
+    await node.call('pool_sendTx', [hex(t.bytes)])
+    await page.waitForFunction((h) => window.lightpoolObserver!.node!.pool.has(h), t.hash, { timeout: 20_000 })
+    await page.evaluate((h) => { location.hash = `#/tx/${h}` }, t.hash)
+    await page.waitForFunction(() => /^Pending/.test(document.querySelector('.lp-tx-status')?.textContent ?? ''), null, { timeout: 10_000 })
+    await node.call('pool_markMined', [{ hashes: [`0x${t.hash}`] }])
+    await page.waitForFunction(() => document.querySelector('.lp-tx-status')?.getAttribute('data-status') === 'mined', null, { timeout: 20_000 })
+    expect(await page.$$eval('.lp-steps .lp-badge', els => els.map(e => e.textContent))).toEqual(['pending', 'mined'])
+    await page.keyboard.press('Escape')
+  }, 60_000)
 })

@@ -6,6 +6,7 @@ import { PoolView, type Frame } from './pool-view.ts'
 import { RollupBlocks } from './rollups.ts'
 import { SubmitForm } from './submit.ts'
 import type { RollupConfig } from '../../src/pool/projection.ts'
+import { TxTimeline } from '../../src/pool/tx-timeline.ts'
 import type { ObservedNode } from './types.ts'
 import css from './dashboard.css?inline'
 
@@ -22,6 +23,18 @@ export interface DashboardOptions {
   title?: string
   /** The projected rollups: how many and their capacity (defaults: DEFAULT_ROLLUP_CONFIG, src/pool/projection.ts). */
   rollups?: Partial<RollupConfig>
+  /**
+   * Whether a tx's page has its own URL (`#/tx/<hash>`): deep links, the back
+   * button, a hash that can be shared. Default: on for the page, off for the
+   * compact widget (it must not change its host page's URL).
+   */
+  routing?: boolean
+}
+
+/** `#/tx/<64 hex digits>` → the hash. */
+export function txRoute (fragment: string): string | undefined {
+  const m = /^#\/tx\/(?:0x)?([0-9a-fA-F]{64})$/.exec(fragment)
+  return m === null ? undefined : m[1]!.toLowerCase()
 }
 
 export interface RenderStats {
@@ -53,6 +66,7 @@ export class Dashboard {
   private readonly meta: HTMLElement
   private node: ObservedNode | undefined
   private view: PoolView | undefined
+  private timeline: TxTimeline | undefined
   private readonly cleanups: Array<() => void> = []
   private readonly frameMs: number[] = []
   private frames = 0
@@ -64,16 +78,25 @@ export class Dashboard {
       rows: options.rows ?? (compact ? 8 : 50),
       events: options.events ?? (compact ? 6 : 60),
       title: options.title ?? 'lightpool',
-      rollups: options.rollups ?? {}
+      rollups: options.rollups ?? {},
+      routing: options.routing ?? !compact
     }
     this.rollups = new RollupBlocks({ compact })
     this.stats = new StatCards(compact)
-    this.detail = new TxDetail(() => this.node)
-    this.table = new TxTable({ limit: this.opts.rows, searchable: !compact, onOpen: (hash) => { this.detail.open(hash) } })
+    this.detail = new TxDetail({
+      node: () => this.node,
+      timeline: () => this.timeline,
+      navigate: (hash) => { this.openTx(hash) },
+      onClose: () => {
+        // the page's URL goes back to the dashboard's
+        if (this.opts.routing && txRoute(location.hash) !== undefined) history.replaceState(null, '', `${location.pathname}${location.search}`)
+      }
+    })
+    this.table = new TxTable({ limit: this.opts.rows, searchable: !compact, onOpen: (hash) => { this.openTx(hash) } })
     this.events = new EventList(this.opts.events)
     this.events.el.addEventListener('click', (ev) => {
       const hash = (ev.target as Element).closest<HTMLElement>('[data-hash]')?.dataset.hash
-      if (hash !== undefined) this.detail.open(hash)
+      if (hash !== undefined) this.openTx(hash)
     })
     this.meta = h('span', { class: 'lp-meta' })
     const header = h('header', { class: 'lp-header' },
@@ -99,10 +122,38 @@ export class Dashboard {
     }
   }
 
+  /** Opens a tx's page: through the URL (`#/tx/<hash>`) when routing, so it is a real, shareable address. */
+  openTx (hash: string): void {
+    if (this.opts.routing) {
+      const target = `#/tx/${hash}`
+      if (location.hash === target) this.detail.open(hash)
+      else location.hash = target
+    } else {
+      this.detail.open(hash)
+    }
+  }
+
+  /** Follows the URL: `#/tx/<hash>` opens that tx's page, anything else closes it. */
+  private followRoute (): void {
+    const hash = txRoute(location.hash)
+    if (hash === undefined) this.detail.close()
+    else if (this.detail.shown !== hash || !this.detail.el.open) this.detail.open(hash)
+  }
+
   /** Starts showing `node`'s pool (it is shown at once, before any network activity). */
   attach (node: ObservedNode): void {
     this.detachNode()
     this.node = node
+    const timeline = new TxTimeline(node.pool)
+    this.timeline = timeline
+    this.cleanups.push(() => { timeline.close() })
+    if (this.opts.routing) {
+      const onHash = (): void => { this.followRoute() }
+      addEventListener('hashchange', onHash)
+      this.cleanups.push(() => { removeEventListener('hashchange', onHash) })
+      // a deep link: the tx's page at once, from the stored pool
+      queueMicrotask(onHash)
+    }
     const view = new PoolView(node.pool, { eventLimit: this.opts.events, rollups: this.opts.rollups })
     this.view = view
     const mode = node.mode === 'light' ? 'light node' : 'full node'
@@ -152,6 +203,7 @@ export class Dashboard {
   private detachNode (): void {
     for (const c of this.cleanups.splice(0)) c()
     this.view = undefined
+    this.timeline = undefined
   }
 
   private bindSearch (): void {
@@ -175,7 +227,8 @@ export class Dashboard {
       if (ev.key !== 'Enter') return
       apply()
       const q = normalizeHashQuery(input.value)
-      if (q?.length === 64 && this.node?.pool.has(q) === true) this.detail.open(q)
+      // a whole hash opens its page, pending or not (the page says what became of it)
+      if (q?.length === 64) this.openTx(q)
     })
   }
 
