@@ -127,4 +127,21 @@ describe.skipIf(NO_BROWSER)('observer page: what comes next (Chromium)', () => {
     expect(await page.$$eval('.lp-steps .lp-badge', els => els.map(e => e.textContent))).toEqual(['pending', 'mined'])
     await page.keyboard.press('Escape')
   }, 60_000)
+
+  it('keeps the pool\'s history (count, bytes, arrival rate) in IndexedDB across a reload', async () => {
+    // a sample every 10 s: wait for two
+    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('.lp-history')?.dataset.points ?? 0) >= 2, null, { timeout: 40_000 })
+    const before = await page.evaluate(() => ({ points: Number(document.querySelector<HTMLElement>('.lp-history')!.dataset.points), first: document.querySelector<HTMLElement>('.lp-history')!.dataset.first }))
+    expect(await page.textContent('.lp-history-summary')).toMatch(/^Over the last hour \(\d+ samples\): pending \d[\d,]*–\d[\d,]* txs/)
+    await page.reload()
+    // shown from IndexedDB at once, before the next sample could be taken
+    await page.waitForFunction((n) => Number(document.querySelector<HTMLElement>('.lp-history')?.dataset.points ?? 0) >= n, before.points, { timeout: 8000 })
+    expect(await page.evaluate(() => document.querySelector<HTMLElement>('.lp-history')!.dataset.first)).toBe(before.first)
+    // the 24 h series is one click away, by keyboard too
+    await page.focus('.lp-toggle[data-series="coarse"]')
+    await page.keyboard.press('Enter')
+    expect(await page.getAttribute('.lp-toggle[data-series="coarse"]', 'aria-pressed')).toBe('true')
+    expect(await page.textContent('.lp-history-summary')).toMatch(/last 24 hours/)
+    await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.some(r => r.reserved) === true, null, { timeout: 30_000 })
+  }, 90_000)
 })

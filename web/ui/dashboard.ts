@@ -4,6 +4,8 @@ import { TxDetail } from './detail.ts'
 import { formatBytes, formatCount, normalizeHashQuery, shortPeerId } from './format.ts'
 import { PoolView, type Frame } from './pool-view.ts'
 import { RollupBlocks } from './rollups.ts'
+import { HistoryChart, HistoryRecorder } from './history.ts'
+import { HistoryStore } from '../store/history-store.ts'
 import { SubmitForm } from './submit.ts'
 import type { RollupConfig } from '../../src/pool/projection.ts'
 import { TxTimeline } from '../../src/pool/tx-timeline.ts'
@@ -63,6 +65,7 @@ export class Dashboard {
   private readonly peers: PeerPanel | undefined
   private readonly detail: TxDetail
   private readonly submit: SubmitForm | undefined
+  private readonly history: HistoryChart | undefined
   private readonly meta: HTMLElement
   private node: ObservedNode | undefined
   private view: PoolView | undefined
@@ -110,12 +113,13 @@ export class Dashboard {
     } else {
       this.peers = new PeerPanel(undefined)
       this.submit = new SubmitForm(() => this.node, () => {})
+      this.history = new HistoryChart()
       this.el = h('div', { class: 'lp-dashboard' },
         header,
         h('main', { class: 'lp-main' },
           this.stats.el,
           h('div', { class: 'lp-grid' },
-            h('div', { class: 'lp-col-main' }, this.rollups.el, this.histogram.el, this.table.el),
+            h('div', { class: 'lp-col-main' }, this.rollups.el, this.histogram.el, this.history.el, this.table.el),
             h('div', { class: 'lp-col-side' }, this.events.el, this.peers.el, this.submit.el))),
         this.detail.el)
       this.bindSearch()
@@ -162,6 +166,14 @@ export class Dashboard {
     this.cleanups.push(view.onFrame((frame) => { this.render(frame) }))
     if (node.connectivity !== undefined) {
       this.cleanups.push(node.connectivity.events.on('change', () => { view.mark('peers') }))
+    }
+    if (node.storage !== undefined && this.history !== undefined) {
+      // the history lives where the pool does: a tab that keeps nothing (store: memory) keeps no history either
+      const chart = this.history
+      const store = new HistoryStore(node.network)
+      void chart.load(store).catch(() => {})
+      const recorder = new HistoryRecorder(node.pool, store, (series, sample) => { chart.add(series, sample) })
+      this.cleanups.push(() => { recorder.stop(); void store.close().catch(() => {}) })
     }
     if (node.storage !== undefined && !this.opts.compact) {
       const storage = node.storage
