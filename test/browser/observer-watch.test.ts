@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NO_BROWSER, ensureWebBuilt, launchChromium, OUTPUT_DIR, ROOT, removeDir, startRelayNode, watchConsole, type TestNode } from '../helpers/browser.ts'
 import { makeTx, randomNullifier } from '../helpers/txs.ts'
+import { lowContrastText } from '../helpers/contrast.ts'
 
 /**
  * What a mempool watcher looks for first, on the observer page of a real
@@ -143,5 +144,49 @@ describe.skipIf(NO_BROWSER)('observer page: what comes next (Chromium)', () => {
     expect(await page.getAttribute('.lp-toggle[data-series="coarse"]', 'aria-pressed')).toBe('true')
     expect(await page.textContent('.lp-history-summary')).toMatch(/last 24 hours/)
     await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.some(r => r.reserved) === true, null, { timeout: 30_000 })
+  }, 90_000)
+
+  it('is usable by keyboard, has WCAG AA contrast, and reads at a phone\'s 390 px width', async () => {
+    for (const tx of await Promise.all([1, 2, 3].map(async i => await makeTx({ fee: BigInt(90_000 + i) })))) await node.call('pool_sendTx', [hex(tx.bytes)])
+    await page.waitForFunction(() => document.querySelector('.lp-txs tbody tr:not([hidden])') !== null, null, { timeout: 20_000 })
+    // keyboard: the search field, then a row's hash, opens the tx page; Escape returns to the row
+    await page.focus('.lp-search')
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Search pending transactions by hash')
+    await page.keyboard.press('Tab')
+    const focused = await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.hash)
+    expect(focused).toMatch(/^[0-9a-f]{64}$/)
+    await page.keyboard.press('Enter')
+    await page.waitForFunction((h) => location.hash === `#/tx/${h}` && document.querySelector('.lp-txpage')?.hasAttribute('open') === true, focused, { timeout: 10_000 })
+    // focus is inside the tx page, which a screen reader announces by its title
+    expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true)
+    expect(await page.getAttribute('.lp-txpage', 'aria-labelledby')).toBe('lp-detail-title')
+    expect(await page.evaluate(lowContrastText, { root: '.lp-txpage' })).toEqual([])
+    await page.keyboard.press('Escape')
+    await page.waitForFunction(() => document.querySelector('.lp-txpage')?.hasAttribute('open') === false, null, { timeout: 5000 })
+    expect(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.hash)).toBe(focused)
+    // search by a prefix, Enter on a whole hash opens its page
+    await page.fill('.lp-search', focused!)
+    await page.press('.lp-search', 'Enter')
+    await page.waitForFunction(() => document.querySelector('.lp-txpage')?.hasAttribute('open') === true, null, { timeout: 10_000 })
+    await page.keyboard.press('Escape')
+    await page.fill('.lp-search', '')
+
+    // every visible text on the page meets WCAG AA contrast
+    expect(await page.evaluate(lowContrastText, {})).toEqual([])
+
+    // a phone: 390 px wide, nothing wider than the screen, a screenshot of the page and of a tx page
+    await page.setViewportSize({ width: 390, height: 844 })
+    await page.waitForTimeout(500)
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
+    mkdirSync(OUTPUT_DIR, { recursive: true })
+    // cards out of view skip rendering (content-visibility: auto); a full-page shot is beyond the viewport, so render them for it
+    await page.addStyleTag({ content: '.lp-card, .lp-event { content-visibility: visible !important; }' })
+    await page.screenshot({ path: join(OUTPUT_DIR, 'observer-390.png'), fullPage: true })
+    await page.evaluate((h) => { location.hash = `#/tx/${h}` }, focused!)
+    await page.waitForFunction(() => document.querySelector('.lp-txpage')?.hasAttribute('open') === true, null, { timeout: 10_000 })
+    await page.waitForTimeout(300)
+    await page.screenshot({ path: join(OUTPUT_DIR, 'observer-tx-390.png') })
+    await page.keyboard.press('Escape')
+    await page.setViewportSize({ width: 1440, height: 1100 })
   }, 90_000)
 })

@@ -22,7 +22,7 @@ import type { ObservedNode } from './types.ts'
 export const BODY_FETCH_TIMEOUT_MS = 15_000
 
 const STATUS_TEXT: Record<TimelineStep['status'], string> = {
-  pending: 'pending',
+  pending: 'waiting to be included in a rollup',
   replaced: 'replaced: a tx spending the same nullifier paid enough more',
   evicted: 'evicted: the pool was full and a better-paying tx needed the room',
   expired: 'expired before it was included',
