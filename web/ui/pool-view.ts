@@ -61,6 +61,15 @@ export interface PoolViewInit {
    * Default 200 (5 frames a second while txs arrive; none while idle).
    */
   minFrameIntervalMs?: number
+  /**
+   * The most a frame may cost, as a share of the time between frames: when a
+   * frame (script, style, layout, paint: `reportFrameCost`) took c ms, the
+   * next waits at least c ÷ this. On a loaded machine frames then come less
+   * often instead of filling the main thread. Default 0.1 (10 %).
+   */
+  frameBudgetShare?: number
+  /** The longest wait between frames while things change, in ms. Default 1 000. */
+  maxFrameIntervalMs?: number
 }
 
 /** Octave buckets: bucket k holds fees with bit length k, i.e. [2^(k-1), 2^k); bucket 0 holds fee 0. */
@@ -90,6 +99,9 @@ export class PoolView {
   private scheduled = false
   private lastFlush = 0
   private readonly minFrameIntervalMs: number
+  private readonly maxFrameIntervalMs: number
+  private readonly frameBudgetShare: number
+  private frameIntervalMs: number
   private medianCache: { at: number, size: number, fee: bigint | undefined } = { at: 0, size: -1, fee: undefined }
   private timer: ReturnType<typeof setInterval> | undefined
   private readonly rollupConfig: Readonly<RollupConfig>
@@ -109,6 +121,9 @@ export class PoolView {
     this.rollupConfig = rollupConfig(init.rollups)
     this.forecastIntervalMs = init.forecastIntervalMs ?? 500
     this.minFrameIntervalMs = init.minFrameIntervalMs ?? 200
+    this.maxFrameIntervalMs = Math.max(this.minFrameIntervalMs, init.maxFrameIntervalMs ?? 1000)
+    this.frameBudgetShare = init.frameBudgetShare ?? 0.1
+    this.frameIntervalMs = this.minFrameIntervalMs
     this.arrivalsSecond = Math.floor(Date.now() / 1000)
     this.schedule = init.schedule ?? ((fn) => {
       if (typeof requestAnimationFrame === 'function' && (typeof document === 'undefined' || document.visibilityState === 'visible')) requestAnimationFrame(() => { fn() })
@@ -143,6 +158,17 @@ export class PoolView {
     fn({ parts: new Set<Part>(['stats', 'table', 'histogram', 'rollups', 'events', 'peers', 'clock']), events: [...this.recent] })
     return () => { this.listeners.delete(fn) }
   }
+
+  /**
+   * What the last frame cost the main thread, in ms (its script and the
+   * style, layout and paint after it): sets the wait before the next one.
+   */
+  reportFrameCost (ms: number): void {
+    this.frameIntervalMs = Math.min(this.maxFrameIntervalMs, Math.max(this.minFrameIntervalMs, ms / this.frameBudgetShare))
+  }
+
+  /** The wait between frames now, in ms. */
+  get frameInterval (): number { return this.frameIntervalMs }
 
   /** Marks parts changed by something outside the pool (peers, connectivity). */
   mark (...parts: Part[]): void {
@@ -307,7 +333,7 @@ export class PoolView {
   private request (): void {
     if (this.scheduled) return
     this.scheduled = true
-    const wait = this.lastFlush + this.minFrameIntervalMs - Date.now()
+    const wait = this.lastFlush + this.frameIntervalMs - Date.now()
     if (wait > 0) setTimeout(() => { this.schedule(() => { this.flush() }) }, wait)
     else this.schedule(() => { this.flush() })
   }
