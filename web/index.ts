@@ -21,4 +21,5 @@ export { PoolView, type PoolEventItem, type HistogramBar } from './ui/pool-view.
 export { submitDemoTx } from './ui/submit.ts'
 export { LightpoolDashboardElement, defineLightpoolDashboard } from './widget/element.ts'
 // the core pieces an app needs to make and read txs
+export { forecast, projectRollups, estimateFees, rollupConfig, DEFAULT_ROLLUP_CONFIG, DEFAULT_ESTIMATE_TX_BYTES, type RollupConfig, type ProjectedRollup, type FeeEstimate, type PoolForecast } from '../src/index.ts'
 export { buildTx, Ed25519Signer, type TxSigner, type TxFields, type BuiltTx, decodeTx, txHash, toHex, fromHex, type TxMeta, type Tx, type PoolEntry, type PoolEvents, type RemovalReason, type TxPool, type PoolStore, type StoredTx, type StoreBatch } from '../src/index.ts'

@@ -3,7 +3,7 @@
  * Order matters for a reload: the pool is read from IndexedDB and shown
  * first; relays are dialled in the background.
  */
-import { resolvePageConfig, type PageConfig } from './config.ts'
+import { resolvePageConfig, type DiscoveryWait, type PageConfig } from './config.ts'
 import { createBrowserLightpool, type BrowserLightpool } from './node.ts'
 import { saveSettings } from './store/settings.ts'
 import { Dashboard, dashboardCss, type RenderStats } from './ui/dashboard.ts'
@@ -12,7 +12,7 @@ import { h } from './ui/dom.ts'
 declare global {
   interface Window {
     /** For the curious and for tests: the running node and the dashboard's render timings. */
-    lightpoolObserver?: { node?: BrowserLightpool, config?: PageConfig, dashboard: Dashboard, perf: () => RenderStats, error?: string }
+    lightpoolObserver?: { node?: BrowserLightpool, config?: PageConfig, dashboard: Dashboard, perf: () => RenderStats, error?: string, waiting?: DiscoveryWait }
   }
 }
 
@@ -36,10 +36,45 @@ function setupForm (): HTMLElement {
       form))
 }
 
+/** While the node that served the page does not answer: what the page is doing, instead of a setup form it does not need. */
+function connectingView (): { el: HTMLElement, update: (w: DiscoveryWait) => void } {
+  const text = h('p', { class: 'lp-connecting-text', text: `Connecting to ${location.origin}…` })
+  const detail = h('p', { class: 'lp-muted lp-connecting-detail' })
+  const el = h('div', { class: 'lp-dashboard' },
+    h('div', { class: 'lp-page-setup lp-card lp-connecting', attrs: { role: 'status', 'aria-live': 'polite' } },
+      h('h1', { class: 'lp-title', text: 'lightpool observer' }), text, detail))
+  let timer: ReturnType<typeof setInterval> | undefined
+  return {
+    el,
+    update: (w) => {
+      text.textContent = `Connecting to ${w.target}…`
+      const tick = (): void => {
+        // the dashboard replaced this view: stop counting down
+        if (!el.isConnected && timer !== undefined) { clearInterval(timer); return }
+        const s = Math.max(0, Math.ceil((w.retryAt - Date.now()) / 1000))
+        detail.textContent = `The node that served this page has not answered yet (${w.reason}; ${w.attempt} ${w.attempt === 1 ? 'try' : 'tries'}). Trying again ${s > 0 ? `in ${s} s` : 'now'}.`
+      }
+      tick()
+      if (timer !== undefined) clearInterval(timer)
+      timer = setInterval(tick, 1000)
+    }
+  }
+}
+
 async function main (): Promise<void> {
   const dashboard = new Dashboard({ title: 'lightpool' })
   window.lightpoolObserver = { dashboard, perf: () => dashboard.perf() }
-  const config = await resolvePageConfig()
+  let connecting: ReturnType<typeof connectingView> | undefined
+  const config = await resolvePageConfig(location, {
+    onWaiting: (wait) => {
+      if (connecting === undefined) {
+        connecting = connectingView()
+        app.replaceChildren(connecting.el)
+      }
+      connecting.update(wait)
+      window.lightpoolObserver!.waiting = wait
+    }
+  })
   if (config === undefined) {
     app.replaceChildren(setupForm())
     return

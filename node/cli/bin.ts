@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander'
 import { LIGHTPOOL_VERSION } from '../../src/index.ts'
+import { demoCommand } from './demo-command.ts'
 import { nodeCommand } from './node-command.ts'
 import { sendCommand } from './send-command.ts'
 
@@ -9,5 +10,6 @@ const program = new Command('lightpool')
   .version(LIGHTPOOL_VERSION)
   .addCommand(nodeCommand())
   .addCommand(sendCommand())
+  .addCommand(demoCommand())
 
 await program.parseAsync(process.argv)

@@ -16,6 +16,7 @@
  * | pool_getPendingTxs({limit?, after?})| { txs: [summary], next? } best first; pass `next` as `after` |
  * | pool_getPendingTxCount()            | number                                              |
  * | pool_status()                       | { count, bytes, withBody, maxCount, maxBytes, minFee, feeFloor } |
+ * | pool_feeEstimate({size?, rollups?, maxTxs?, maxBytes?}) | { size, rollups, maxTxs, maxBytes, floor, nextRollup, withinRollups, byRollup: [fee], projected: [{ txs, bytes, minFee, maxFee, full }] } (fees decimal strings; null when a tx of that size fits no rollup) |
  * | p2p_getPeers()                      | [{ peerId, addrs, direction, transport }]           |
  * | p2p_getInfo()                       | { peerId, multiaddrs, network, mode, protocols }    |
  * | pool_subscribe(kind) (WebSocket)    | subscription id; kind "newTxs" or "droppedTxs"      |
@@ -48,7 +49,7 @@
  * "rejected: invalid-signature: signature does not verify".
  */
 import type { Connection, Libp2p } from '@libp2p/interface'
-import { StoreWriteError, type Lightpool, type Refusal } from '../../src/index.ts'
+import { DEFAULT_ESTIMATE_TX_BYTES, DEFAULT_ROLLUP_CONFIG, forecast, StoreWriteError, type Lightpool, type Refusal } from '../../src/index.ts'
 import { invalidParams, RpcError, STORE_FAILED, TX_IGNORED, TX_REJECTED, UNSUPPORTED_TRANSPORT } from './errors.ts'
 import type { MethodHandler } from './jsonrpc.ts'
 import type { RpcLimits } from './limits.ts'
@@ -82,6 +83,23 @@ export type Transport = 'tcp' | 'websocket' | 'webrtc' | 'relay' | 'other'
 const MAX_CURSOR_LENGTH = 100
 /** Subscription ids are 0x and 32 hex digits; anything much longer is not one. */
 const MAX_SUBSCRIPTION_ID_LENGTH = 100
+
+/**
+ * The largest projection a `pool_feeEstimate` caller may ask for. Its cost is
+ * one walk of at most rollups × maxTxs of the best pending txs, so these keep
+ * one call to a bounded walk whatever the pool's size; defaults come from
+ * `DEFAULT_ROLLUP_CONFIG` (src/pool/projection.ts).
+ */
+export const FEE_ESTIMATE_PARAM_LIMITS = Object.freeze({
+  /** Rollups projected ahead. 64: more than any view draws. */
+  maxRollups: 64,
+  /** Txs per rollup. 100 000: the walk stays under 64 × 100 000 entries, and never past the pool's own size. */
+  maxTxsPerRollup: 100_000,
+  /** Bytes per rollup. 1 GiB. */
+  maxBytesPerRollup: 1024 * 1024 * 1024,
+  /** The estimated tx's size. 16 MiB: larger than any tx a pool admits. */
+  maxTxBytes: 16 * 1024 * 1024
+})
 
 export function createMethods (init: MethodsInit): Map<string, MethodHandler<CallContext>> {
   const { node, limits, txStatus, subscriptions } = init
@@ -147,6 +165,28 @@ export function createMethods (init: MethodsInit): Map<string, MethodHandler<Cal
   methods.set('pool_status', (params) => {
     positional(params, [])
     return poolStatus(node.pool.stats())
+  })
+
+  methods.set('pool_feeEstimate', (params) => {
+    const opts = options(params, ['size', 'rollups', 'maxTxs', 'maxBytes'])
+    const L = FEE_ESTIMATE_PARAM_LIMITS
+    const size = optionalLimit(opts['size'], 'size', DEFAULT_ESTIMATE_TX_BYTES, L.maxTxBytes)
+    const rollups = optionalLimit(opts['rollups'], 'rollups', DEFAULT_ROLLUP_CONFIG.rollups, L.maxRollups)
+    const maxTxs = optionalLimit(opts['maxTxs'], 'maxTxs', DEFAULT_ROLLUP_CONFIG.maxTxs, L.maxTxsPerRollup)
+    const maxBytes = optionalLimit(opts['maxBytes'], 'maxBytes', DEFAULT_ROLLUP_CONFIG.maxBytes, L.maxBytesPerRollup)
+    const f = forecast(node.pool, { size, rollups, maxTxs, maxBytes })
+    const fee = (v: bigint | undefined): string | null => v === undefined ? null : v.toString()
+    return {
+      size,
+      rollups,
+      maxTxs,
+      maxBytes,
+      floor: f.estimate.floor.toString(),
+      nextRollup: fee(f.estimate.nextRollup),
+      withinRollups: fee(f.estimate.withinRollups),
+      byRollup: f.estimate.byRollup.map(fee),
+      projected: f.rollups.map(r => ({ txs: r.txs, bytes: r.bytes, minFee: fee(r.minFee), maxFee: fee(r.maxFee), full: r.full }))
+    }
   })
 
   methods.set('p2p_getPeers', (params) => {

@@ -18,11 +18,15 @@
  *   dom_nodes_start/end    elements in the document
  *   heap_mb_start/end      JS heap in use (performance.memory)
  *   pool_size              txs the page listed at the end
+ *   arrived_per_s          txs the page listed per second: the rate achieved
+ *                          (\`--senders\` processes, 4 by default, share the rate:
+ *                          one sender tops out below 100 tx/s here)
  *
  * Targets (issue 14): long tasks ≤ 2 % of the time, none over 100 ms, DOM and
  * heap flat over 10 minutes at 100 tx/s (`--seconds 600`). These are figures
  * to read, not assertions: timings depend on the machine.
  */
+import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Page } from 'playwright-core'
 import { ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode } from '../helpers/browser.ts'
@@ -32,14 +36,21 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '30' },
     'idle-seconds': { type: 'string', default: '5' },
-    size: { type: 'string', default: '40000' }
+    size: { type: 'string', default: '40000' },
+    // one \`lightpool send\` process tops out below 100 tx/s of 40 kB txs here; several share the rate
+    senders: { type: 'string', default: '4' },
+    // writes a CPU profile of the page during the load mode, and prints its top functions by self time
+    profile: { type: 'string' },
+    // records a Chromium trace of the load mode and prints the renderer main thread's time by event (self time)
+    trace: { type: 'boolean', default: false }
   }
 })
 const RATE = Number(args.rate)
 const SECONDS = Number(args.seconds)
 const IDLE_SECONDS = Number(args['idle-seconds'])
 const SIZE = Number(args.size)
-for (const [k, v] of Object.entries({ RATE, SECONDS, IDLE_SECONDS, SIZE })) {
+const SENDERS = Number(args.senders)
+for (const [k, v] of Object.entries({ RATE, SECONDS, IDLE_SECONDS, SIZE, SENDERS })) {
   if (!(v > 0)) throw new Error(`${k.toLowerCase()} must be a number > 0`)
 }
 
@@ -51,6 +62,8 @@ interface PageSample {
   domNodes: number
   heapBytes: number
   poolSize: number
+  /** txs the page's pool admitted since the bench started counting (the pool's size stops growing at its cap) */
+  added: number
   at: number
 }
 
@@ -70,13 +83,14 @@ const PROBE = `
 
 async function sample (page: Page): Promise<PageSample> {
   return await page.evaluate(() => {
-    const b = (window as unknown as { __bench: Omit<PageSample, 'domNodes' | 'heapBytes' | 'poolSize' | 'at'> }).__bench
+    const b = (window as unknown as { __bench: Omit<PageSample, 'domNodes' | 'heapBytes' | 'poolSize' | 'added' | 'at'> }).__bench
     const memory = (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory
     return {
       ...b,
       domNodes: document.getElementsByTagName('*').length,
       heapBytes: memory?.usedJSHeapSize ?? 0,
       poolSize: window.lightpoolObserver?.node?.pool.size ?? 0,
+      added: (window as unknown as { __added?: number }).__added ?? 0,
       at: performance.now()
     }
   })
@@ -100,7 +114,7 @@ async function measure (page: Page, mode: string, run: () => Promise<void>): Pro
     rate: mode === 'idle' ? 0 : RATE,
     seconds: round(wallMs / 1000, 1),
     // what the sender achieved: the page cannot be asked to show more than arrived
-    arrived_per_s: round((end.poolSize - start.poolSize) / (wallMs / 1000), 1),
+    arrived_per_s: round((end.added - start.added) / (wallMs / 1000), 1),
     long_task_share: round((end.longTaskMs - start.longTaskMs) / wallMs, 4),
     long_task_max_ms: round(end.longTaskMaxMs, 0),
     long_tasks: end.longTasks - start.longTasks,
@@ -116,6 +130,45 @@ async function measure (page: Page, mode: string, run: () => Promise<void>): Pro
   }))
 }
 
+interface CpuProfile { nodes: Array<{ id: number, callFrame: { functionName: string, url: string, lineNumber: number } }>, samples?: number[], timeDeltas?: number[] }
+
+/** The 25 functions with the most self time in a CPU profile, to stderr (the JSON lines stay on stdout). */
+function printTopSelfTime (profile: CpuProfile): void {
+  const byId = new Map(profile.nodes.map(n => [n.id, n]))
+  const self = new Map<string, number>()
+  let total = 0
+  ;(profile.samples ?? []).forEach((id, i) => {
+    const f = byId.get(id)!.callFrame
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}`
+    const dt = profile.timeDeltas?.[i] ?? 0
+    total += dt
+    self.set(key, (self.get(key) ?? 0) + dt)
+  })
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)
+  for (const [k, us] of top) process.stderr.write(`${(us / 1000).toFixed(0).padStart(7)} ms ${(100 * us / total).toFixed(1).padStart(5)} %  ${k}\n`)
+}
+
+interface TraceEvent { name: string, ph: string, ts: number, dur?: number, tid: number, pid: number, args?: { name?: string } }
+
+/** Self time per trace event name on the renderer's main thread (a child's time is not counted in its parent's), to stderr. */
+function printTraceSelfTime (trace: { traceEvents: TraceEvent[] }): void {
+  const events = trace.traceEvents
+  const main = events.find(e => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+  if (main === undefined) return
+  const complete = events.filter(e => e.ph === 'X' && e.pid === main.pid && e.tid === main.tid && e.dur !== undefined).sort((a, b) => a.ts - b.ts || b.dur! - a.dur!)
+  const self = new Map<string, number>()
+  const stack: Array<{ end: number, name: string }> = []
+  for (const e of complete) {
+    while (stack.length > 0 && stack.at(-1)!.end <= e.ts) stack.pop()
+    const parent = stack.at(-1)
+    if (parent !== undefined) self.set(parent.name, (self.get(parent.name) ?? 0) - e.dur!)
+    self.set(e.name, (self.get(e.name) ?? 0) + e.dur!)
+    stack.push({ end: e.ts + e.dur!, name: e.name })
+  }
+  const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 20)
+  for (const [k, us] of top) process.stderr.write(`${(us / 1000).toFixed(0).padStart(7)} ms  ${k}\n`)
+}
+
 await ensureWebBuilt()
 const node = await startRelayNode({ network: 'bench-observer' })
 const browser = await launchChromium()
@@ -124,12 +177,35 @@ try {
   await page.addInitScript(PROBE)
   await page.goto(`${node.httpUrl}/`)
   await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.some(r => r.state === 'connected' && r.reserved) === true, null, { timeout: 30_000 })
+  await page.evaluate(() => {
+    const w = window as unknown as { __added: number }
+    w.__added = 0
+    window.lightpoolObserver!.node!.pool.events.on('added', () => { w.__added++ })
+  })
   await measure(page, 'idle', async () => { await page.waitForTimeout(IDLE_SECONDS * 1000) })
+  const cdp = args.profile === undefined ? undefined : await page.context().newCDPSession(page)
+  if (cdp !== undefined) {
+    await cdp.send('Profiler.enable')
+    await cdp.send('Profiler.setSamplingInterval', { interval: 500 })
+    await cdp.send('Profiler.start')
+  }
+  if (args.trace) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink'] })
   await measure(page, 'load', async () => {
-    await sendTxs(node.info.rpc, { count: Math.round(RATE * SECONDS), rate: RATE, size: SIZE, fee: '10-20000' })
+    const each = Math.max(1, Math.round(RATE / SENDERS))
+    await Promise.all(Array.from({ length: SENDERS }, async () => await sendTxs(node.info.rpc, { count: Math.round(each * SECONDS), rate: each, size: SIZE, fee: '10-20000' })))
     // what arrived in the last second is rendered too
     await page.waitForTimeout(1000)
   })
+  if (args.trace) {
+    const buffer = await browser.stopTracing()
+    writeFileSync('test/output/observer-trace.json', buffer)
+    printTraceSelfTime(JSON.parse(buffer.toString()) as { traceEvents: TraceEvent[] })
+  }
+  if (cdp !== undefined) {
+    const { profile } = await cdp.send('Profiler.stop')
+    writeFileSync(args.profile!, JSON.stringify(profile))
+    printTopSelfTime(profile)
+  }
 } finally {
   await browser.close()
   await node.stop().catch(() => {})

@@ -24,7 +24,7 @@ describe.skipIf(NO_BROWSER)('embeddable dashboard (Chromium)', () => {
 </head><body>
 <h1>What is in the pool right now</h1>
 <p>Live from the network, through a light node in this page:</p>
-<lightpool-dashboard relay="${node.wsAddr}" network="widget" heading="devnet pool"></lightpool-dashboard>
+<lightpool-dashboard relay="${node.wsAddr}" network="widget" heading="devnet pool" rollups="4"></lightpool-dashboard>
 <script type="module" src="/lib/lightpool-widget.js"></script>
 </body></html>`
     site = await startStaticServer({ pages: { '/embed.html': embed }, mounts: { '/lib/': LIB_DIR } })
@@ -69,6 +69,20 @@ describe.skipIf(NO_BROWSER)('embeddable dashboard (Chromium)', () => {
       // more txs keep coming in
       await sendTxs(node.info.rpc, { count: 5, rate: 50, size: 2000, fee: '5000-6000' })
       await page.waitForFunction(() => document.querySelector('lightpool-dashboard')!.shadowRoot!.querySelector('.lp-stat-value')?.textContent === '25', null, { timeout: 20_000 })
+
+      // the compact form draws the projected rollups (4, from the attribute) and the fee estimate;
+      // 25 small txs all fit the next rollup, so it needs only the floor
+      await page.waitForFunction(() => document.querySelector('lightpool-dashboard')!.shadowRoot!.querySelector('.lp-rollup-txs')?.textContent === '25 txs', null, { timeout: 10_000 })
+      expect(await page.$$eval('lightpool-dashboard .lp-rollup', els => els.length)).toBe(4)
+      const rpc = await node.call<{ nextRollup: string, projected: Array<{ txs: number }> }>('pool_feeEstimate', [{ rollups: 4 }])
+      expect(rpc.projected.map(r => r.txs)).toEqual([25, 0, 0, 0])
+      expect(await page.textContent('lightpool-dashboard [data-estimate="next"] .lp-estimate-value')).toBe(`≥ ${rpc.nextRollup}`)
+      // the library's forecast() over the widget's own pool gives the node's figures
+      const lib = await page.evaluate(`import('/lib/lightpool.js').then(lib => {
+        const f = lib.forecast(document.querySelector('lightpool-dashboard').node.pool, { rollups: 4 })
+        return { next: String(f.estimate.nextRollup), txs: f.rollups.map(r => r.txs) }
+      })`) as { next: string, txs: number[] }
+      expect(lib).toEqual({ next: rpc.nextRollup, txs: [25, 0, 0, 0] })
 
       // the library API from the same build, for apps
       // (a string, so the test runner does not rewrite the dynamic import)

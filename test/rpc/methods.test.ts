@@ -207,6 +207,48 @@ describe('pool_getPendingTxs and counts', () => {
   })
 })
 
+describe('pool_feeEstimate', () => {
+  it('projects the next rollups and the fee to get into them, for a pool with known fees', async () => {
+    emptyPool()
+    // ten txs of fees 1000, 1100, … 1900, each ~4 KB
+    const txs = await Promise.all(Array.from({ length: 10 }, async (_, i) => await makeTx({ fee: BigInt(1000 + i * 100), payloadBytes: 4000 })))
+    for (const tx of txs) await result(plain.url, 'pool_sendTx', [hex(tx.bytes)])
+    const size = txs[0]!.meta.size
+    // rollups of 3 txs: [1900 1800 1700] [1600 1500 1400] [1300 1200 1100], 1000 left out
+    const reply = await result(plain.url, 'pool_feeEstimate', { rollups: 3, maxTxs: 3, size })
+    expect(reply).toEqual({
+      size,
+      rollups: 3,
+      maxTxs: 3,
+      maxBytes: 4 * 1024 * 1024,
+      floor: '1',
+      nextRollup: '1701',
+      withinRollups: '1101',
+      byRollup: ['1701', '1401', '1101'],
+      projected: [
+        { txs: 3, bytes: 3 * size, minFee: '1700', maxFee: '1900', full: true },
+        { txs: 3, bytes: 3 * size, minFee: '1400', maxFee: '1600', full: true },
+        { txs: 3, bytes: 3 * size, minFee: '1100', maxFee: '1300', full: true }
+      ]
+    })
+    // by position too, with the documented defaults (6 rollups of 1000 txs / 4 MiB): all ten fit the next one
+    const defaults = await result(plain.url, 'pool_feeEstimate', [])
+    expect(defaults).toMatchObject({ size: 40_000, rollups: 6, maxTxs: 1000, nextRollup: '1', withinRollups: '1' })
+    expect(defaults.projected[0]).toEqual({ txs: 10, bytes: 10 * size, minFee: '1000', maxFee: '1900', full: false })
+    expect(defaults.projected[1]).toEqual({ txs: 0, bytes: 0, minFee: null, maxFee: null, full: false })
+    // a tx larger than a rollup fits none
+    expect(await result(plain.url, 'pool_feeEstimate', { size: 5000, maxBytes: 4000 })).toMatchObject({ nextRollup: null, withinRollups: null })
+  })
+
+  it('refuses bad options with -32602 and caps large ones', async () => {
+    for (const params of [{ size: 0 }, { rollups: -1 }, { maxTxs: 'many' }, { maxBytes: 1.5 }, { colour: 'red' }]) {
+      const reply = await call(plain.url, 'pool_feeEstimate', params)
+      expect(reply.error?.code, JSON.stringify(params)).toBe(-32602)
+    }
+    expect((await result(plain.url, 'pool_feeEstimate', { rollups: 1_000_000 })).rollups).toBe(64)
+  })
+})
+
 describe('p2p methods', () => {
   it('describe the node and its peers', async () => {
     await connect(peer, node)

@@ -277,13 +277,23 @@ const EVENT_LABEL: Record<string, string> = {
   removed: 'removed'
 }
 
+/**
+ * Most items one frame adds to the event list. At 100 tx/s a frame carries
+ * ~20 events; the list shows ~14 at a time in its scroller, so adding more
+ * per frame only creates nodes that are pushed out unseen (the counters
+ * still count every event).
+ */
+export const EVENTS_PER_FRAME = 20
+
 export class EventList {
   readonly el: HTMLElement
   private readonly list: HTMLOListElement
   private readonly max: number
+  private readonly perFrame: number
 
-  constructor (max: number) {
+  constructor (max: number, perFrame = EVENTS_PER_FRAME) {
     this.max = max
+    this.perFrame = Math.min(max, perFrame)
     this.list = h('ol', { class: 'lp-events', attrs: { 'aria-live': 'off' } })
     const id = `lp-ev-${Math.random().toString(36).slice(2, 8)}`
     this.el = h('section', { class: 'lp-card lp-events-card', attrs: { 'aria-labelledby': id } },
@@ -292,7 +302,7 @@ export class EventList {
 
   update (frame: Frame): void {
     if (frame.events.length === 0) return
-    const items = frame.events.slice(-this.max)
+    const items = frame.events.slice(-this.perFrame)
     const frag = document.createDocumentFragment()
     for (let i = items.length - 1; i >= 0; i--) frag.append(this.item(items[i]!))
     this.list.prepend(frag)
@@ -303,7 +313,8 @@ export class EventList {
     const li = h('li', { class: 'lp-event', attrs: { 'data-kind': e.kind } },
       h('time', { class: 'lp-event-time', text: formatTime(e.at), attrs: { datetime: new Date(e.at).toISOString() } }),
       h('span', { class: 'lp-badge', text: EVENT_LABEL[e.kind] ?? e.kind }),
-      h('code', { class: 'lp-hash', text: e.hash }),
+      // a button: the event's tx page is reachable by keyboard (Tab, Enter) too
+      h('button', { class: 'lp-hash-button', attrs: { type: 'button', 'aria-label': `${EVENT_LABEL[e.kind] ?? e.kind}: show transaction ${e.hash}` } }, h('code', { class: 'lp-hash', text: e.hash })),
       h('span', { class: 'lp-event-fee', text: `fee ${formatFee(e.fee)}` }))
     li.dataset.hash = e.hash
     if (e.by !== undefined) li.title = `by ${e.by}`

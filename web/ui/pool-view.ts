@@ -1,4 +1,4 @@
-import type { PoolEntry, RemovalReason, TxPool } from '../../src/index.ts'
+import { forecast, rollupConfig, type PoolEntry, type PoolForecast, type RemovalReason, type RollupConfig, type TxPool } from '../../src/index.ts'
 
 /**
  * What the observer page and the widget show, kept up to date from the pool's
@@ -20,7 +20,7 @@ export interface PoolEventItem {
   by?: string
 }
 
-export type Part = 'stats' | 'table' | 'histogram' | 'events' | 'peers' | 'clock'
+export type Part = 'stats' | 'table' | 'histogram' | 'rollups' | 'events' | 'peers' | 'clock'
 
 export interface Frame {
   parts: Set<Part>
@@ -43,6 +43,32 @@ export interface PoolViewInit {
   rateWindowSeconds?: number
   /** Schedules a frame: requestAnimationFrame in a page. */
   schedule?: (fn: () => void) => void
+  /** The rollups projected ahead and their capacity (defaults: DEFAULT_ROLLUP_CONFIG). */
+  rollups?: Partial<RollupConfig>
+  /**
+   * Least time between two projections, in ms. A projection walks up to
+   * K × maxTxs of the best txs; at 100 tx/s redoing it every frame would be
+   * most of the frame's work for a picture that changes little. Default 500.
+   */
+  forecastIntervalMs?: number
+  /**
+   * Least time between two frames, in ms. Measured (bench:observer, Chromium
+   * with software rendering): at one frame per animation frame under load,
+   * paint and layout of the changed table, list and cards took most of the
+   * main thread (Paint alone 13 s of 54 s) and long tasks 16–55 % of the
+   * time; a person reads a changing figure a few times a second at most.
+   * Default 200 (5 frames a second while txs arrive; none while idle).
+   */
+  minFrameIntervalMs?: number
+  /**
+   * The most a frame may cost, as a share of the time between frames: when a
+   * frame (script, style, layout, paint: `reportFrameCost`) took c ms, the
+   * next waits at least c ÷ this. On a loaded machine frames then come less
+   * often instead of filling the main thread. Default 0.1 (10 %).
+   */
+  frameBudgetShare?: number
+  /** The longest wait between frames while things change, in ms. Default 1 000. */
+  maxFrameIntervalMs?: number
 }
 
 /** Octave buckets: bucket k holds fees with bit length k, i.e. [2^(k-1), 2^k); bucket 0 holds fee 0. */
@@ -70,8 +96,18 @@ export class PoolView {
   private readonly recent: PoolEventItem[] = []
   private dirty = new Set<Part>()
   private scheduled = false
+  private lastFlush = 0
+  private readonly minFrameIntervalMs: number
+  private readonly maxFrameIntervalMs: number
+  private readonly frameBudgetShare: number
+  private frameIntervalMs: number
   private medianCache: { at: number, size: number, fee: bigint | undefined } = { at: 0, size: -1, fee: undefined }
   private timer: ReturnType<typeof setInterval> | undefined
+  private readonly rollupConfig: Readonly<RollupConfig>
+  private readonly forecastIntervalMs: number
+  private forecastCache: { at: number, version: number, value: PoolForecast } | undefined
+  /** Bumped on every pool change: caches compare it. */
+  private version = 0
   /** Total txs added / removed since the view started. */
   added = 0
   removed = 0
@@ -81,6 +117,12 @@ export class PoolView {
     this.eventLimit = init.eventLimit ?? 100
     this.window = init.rateWindowSeconds ?? 60
     this.arrivals = new Float64Array(this.window)
+    this.rollupConfig = rollupConfig(init.rollups)
+    this.forecastIntervalMs = init.forecastIntervalMs ?? 500
+    this.minFrameIntervalMs = init.minFrameIntervalMs ?? 200
+    this.maxFrameIntervalMs = Math.max(this.minFrameIntervalMs, init.maxFrameIntervalMs ?? 1000)
+    this.frameBudgetShare = init.frameBudgetShare ?? 0.1
+    this.frameIntervalMs = this.minFrameIntervalMs
     this.arrivalsSecond = Math.floor(Date.now() / 1000)
     this.schedule = init.schedule ?? ((fn) => {
       if (typeof requestAnimationFrame === 'function' && (typeof document === 'undefined' || document.visibilityState === 'visible')) requestAnimationFrame(() => { fn() })
@@ -112,9 +154,20 @@ export class PoolView {
   /** Calls `fn` with each frame; returns the unsubscribe. The first frame (everything) comes at once. */
   onFrame (fn: (frame: Frame) => void): () => void {
     this.listeners.add(fn)
-    fn({ parts: new Set<Part>(['stats', 'table', 'histogram', 'events', 'peers', 'clock']), events: [...this.recent] })
+    fn({ parts: new Set<Part>(['stats', 'table', 'histogram', 'rollups', 'events', 'peers', 'clock']), events: [...this.recent] })
     return () => { this.listeners.delete(fn) }
   }
+
+  /**
+   * What the last frame cost the main thread, in ms (its script and the
+   * style, layout and paint after it): sets the wait before the next one.
+   */
+  reportFrameCost (ms: number): void {
+    this.frameIntervalMs = Math.min(this.maxFrameIntervalMs, Math.max(this.minFrameIntervalMs, ms / this.frameBudgetShare))
+  }
+
+  /** The wait between frames now, in ms. */
+  get frameInterval (): number { return this.frameIntervalMs }
 
   /** Marks parts changed by something outside the pool (peers, connectivity). */
   mark (...parts: Part[]): void {
@@ -125,6 +178,7 @@ export class PoolView {
   destroy (): void {
     for (const u of this.unsubscribe.splice(0)) u()
     if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.forecastTimer !== undefined) clearTimeout(this.forecastTimer)
     this.listeners.clear()
   }
 
@@ -190,6 +244,22 @@ export class PoolView {
     return fee
   }
 
+  /**
+   * The projected next rollups and the fee estimate (src/pool/projection.ts),
+   * recomputed only when the pool changed and at most every
+   * `forecastIntervalMs`; `fresh` says whether this call recomputed it.
+   */
+  forecast (now = Date.now()): PoolForecast & { fresh: boolean } {
+    const c = this.forecastCache
+    if (c !== undefined && (c.version === this.version || now - c.at < this.forecastIntervalMs)) {
+      if (c.version !== this.version) this.scheduleForecast(c.at + this.forecastIntervalMs - now)
+      return { ...c.value, fresh: false }
+    }
+    const value = forecast(this.pool, this.rollupConfig)
+    this.forecastCache = { at: now, version: this.version, value }
+    return { ...value, fresh: true }
+  }
+
   /** The best `n` pending txs. */
   top (n: number): PoolEntry[] {
     const out: PoolEntry[] = []
@@ -223,7 +293,18 @@ export class PoolView {
     v.count += sign
     v.bytes += sign * tx.size
     this.bucketCounts.set(k, v)
-    this.dirty.add('stats').add('table').add('histogram')
+    this.version++
+    this.dirty.add('stats').add('table').add('histogram').add('rollups')
+  }
+
+  private forecastTimer: ReturnType<typeof setTimeout> | undefined
+  /** A projection skipped for its interval is redone once the interval is over, even if nothing else changes. */
+  private scheduleForecast (ms: number): void {
+    if (this.forecastTimer !== undefined) return
+    this.forecastTimer = setTimeout(() => {
+      this.forecastTimer = undefined
+      this.mark('rollups')
+    }, Math.max(0, ms))
   }
 
   private roll (second: number): void {
@@ -251,11 +332,14 @@ export class PoolView {
   private request (): void {
     if (this.scheduled) return
     this.scheduled = true
-    this.schedule(() => { this.flush() })
+    const wait = this.lastFlush + this.frameIntervalMs - Date.now()
+    if (wait > 0) setTimeout(() => { this.schedule(() => { this.flush() }) }, wait)
+    else this.schedule(() => { this.flush() })
   }
 
   private flush (): void {
     this.scheduled = false
+    this.lastFlush = Date.now()
     if (this.dirty.size === 0 && this.pendingEvents.length === 0) return
     const frame: Frame = { parts: this.dirty, events: this.pendingEvents.slice(-this.eventLimit) }
     this.dirty = new Set()

@@ -11,6 +11,7 @@ import { Dashboard, dashboardCss } from '../ui/dashboard.ts'
  * - `network`  default "devnet"
  * - `mode`     "light" (default) or "full"
  * - `rows`     pending txs listed, default 8
+ * - `rollups`  projected next rollups drawn, default 6 (capacity: DEFAULT_ROLLUP_CONFIG)
  * - `heading`  the title shown, default "lightpool"
  * - `store`    "memory" to keep nothing in IndexedDB
  * - `insecure` present: allow ws:// and private addresses (local testing)
@@ -18,7 +19,7 @@ import { Dashboard, dashboardCss } from '../ui/dashboard.ts'
  * Events: `lightpool:ready` (detail: the node), `lightpool:error` (detail: message).
  */
 export class LightpoolDashboardElement extends HTMLElement {
-  static readonly observedAttributes = ['relay', 'network', 'mode', 'rows', 'heading', 'store', 'insecure']
+  static readonly observedAttributes = ['relay', 'network', 'mode', 'rows', 'rollups', 'heading', 'store', 'insecure']
   private dashboard: Dashboard | undefined
   private running: BrowserLightpool | undefined
   private starting: Promise<void> | undefined
@@ -55,7 +56,14 @@ export class LightpoolDashboardElement extends HTMLElement {
   private async start (gen: number): Promise<void> {
     const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' })
     const rows = Number(this.getAttribute('rows') ?? '8')
-    const dashboard = new Dashboard({ compact: true, rows: Number.isFinite(rows) && rows > 0 ? Math.min(50, rows) : 8, title: this.getAttribute('heading') ?? 'lightpool' })
+    const rollups = Number(this.getAttribute('rollups') ?? '')
+    const dashboard = new Dashboard({
+      compact: true,
+      rows: Number.isFinite(rows) && rows > 0 ? Math.min(50, rows) : 8,
+      title: this.getAttribute('heading') ?? 'lightpool',
+      // at most 12 blocks: more do not fit a widget
+      ...(Number.isSafeInteger(rollups) && rollups > 0 ? { rollups: { rollups: Math.min(12, rollups) } } : {})
+    })
     this.dashboard = dashboard
     const style = document.createElement('style')
     style.textContent = `:host { display: block; } :host([hidden]) { display: none; }\n${dashboardCss}`
