@@ -23,7 +23,8 @@ export interface WorkerInit {
 
 type Command =
   | { type: 'measure' }
-  | { type: 'publish', rate: number, seconds: number, size: number }
+  | { type: 'prepare', rate: number, seconds: number, size: number }
+  | { type: 'publish', rate: number }
   | { type: 'report' }
   | { type: 'stop' }
 
@@ -47,7 +48,8 @@ async function startNodes (): Promise<void> {
       mode: init.role,
       transports: [tcp()],
       listen: init.role === 'full' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-      connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 500 },
+      // generous handshakes: a loaded machine (this one, shared) misses libp2p's 5 s defaults
+      connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 500, dialTimeout: 30_000, inboundUpgradeTimeout: 30_000 },
       metrics: () => meter.metrics(),
       feed: { enabled: init.feed },
       pool: { maxCount: 100_000, maxBytes: 2 ** 40 },
@@ -83,9 +85,17 @@ async function startNodes (): Promise<void> {
   }
 }
 
-async function publish (rate: number, seconds: number, size: number): Promise<void> {
+let txs: Awaited<ReturnType<typeof makeTx>>[] = []
+
+/** Signs the txs before the measurement starts, so the relay's CPU window holds only their traffic. */
+async function prepare (rate: number, seconds: number, size: number): Promise<void> {
   const total = Math.round(rate * seconds)
-  const txs = await Promise.all(Array.from({ length: total }, async () => await makeTx({ payloadBytes: size })))
+  txs = []
+  for (let i = 0; i < total; i++) txs.push(await makeTx({ payloadBytes: size, expiresAt: Date.now() + 60 * 60_000 }))
+}
+
+async function publish (rate: number): Promise<void> {
+  const total = txs.length
   const start = wall()
   const inFlight: Array<Promise<unknown>> = []
   for (let i = 0; i < total; i++) {
@@ -105,8 +115,11 @@ process.on('message', (cmd: Command) => {
       measuring = true
       for (const m of meters) { m.reset(); m.counting = true }
       send({ type: 'measuring' })
+    } else if (cmd.type === 'prepare') {
+      await prepare(cmd.rate, cmd.seconds, cmd.size)
+      send({ type: 'prepared' })
     } else if (cmd.type === 'publish') {
-      await publish(cmd.rate, cmd.seconds, cmd.size)
+      await publish(cmd.rate)
       send({ type: 'published' })
     } else if (cmd.type === 'report') {
       if (init.role === 'full') {
