@@ -96,7 +96,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'rpcMaxReplyBytes', flag: 'rpc-max-reply', kind: 'int', min: 1024, max: 256 * MiB, default: 4 * MiB, help: 'largest JSON-RPC reply in bytes; the entries of a batch past it get error -32006' },
   { key: 'rpcMaxConnectionsPerIp', flag: 'rpc-max-connections-per-ip', kind: 'int', min: 1, max: 100_000, default: 64, help: 'open HTTP connections (WebSockets included) from one address; more are closed at once' },
   { key: 'rpcMaxWsConnectionsPerIp', flag: 'rpc-max-ws-per-ip', kind: 'int', min: 1, max: 100_000, default: 16, help: 'open RPC WebSockets from one address; more upgrades get HTTP 429' },
-  { key: 'rpcIdleTimeoutMs', flag: 'rpc-idle-timeout', kind: 'int', min: 100, max: 3_600_000, default: 5_000, help: 'ms an HTTP connection may carry nothing either way (unused, idle keep-alive, or not reading) before it is closed' },
+  { key: 'rpcIdleTimeoutMs', flag: 'rpc-idle-timeout', kind: 'int', min: 100, max: 3_600_000, default: 5_000, help: 'ms an HTTP connection may stay idle (never used, or keep-alive between requests) before it is closed' },
   { key: 'rpcWriteTimeoutMs', flag: 'rpc-write-timeout', kind: 'int', min: 100, max: 3_600_000, default: 30_000, help: 'ms a client has to take an HTTP reply before it is disconnected' },
   { key: 'httpRoutesRateLimit', flag: 'http-routes-rate-limit', kind: 'int', min: 1, max: 1_000_000, default: 10, help: 'requests per second per address to /health and /metrics (more get HTTP 429)' },
   { key: 'webDir', flag: 'web-dir', kind: 'string', default: '', help: 'directory of the built observer page (default: the package\'s dist/web)' },
