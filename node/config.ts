@@ -87,7 +87,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'relayDurationLimitSeconds', flag: 'relay-duration-limit', kind: 'int', min: 1, max: 86_400, default: 30 * 60, help: 'seconds one relayed connection may last (libp2p default: 120)' },
   { key: 'relayUnlimited', flag: 'relay-unlimited', kind: 'bool', default: false, help: 'relayed connections have no data or duration limit (only for a relay meant to carry browser traffic)' },
   { key: 'rpcAdmin', flag: 'rpc-admin', kind: 'bool', default: false, help: 'serve admin RPC methods (pool_markMined, pool_removeTx) on a second server, on 127.0.0.1 only, requiring the bearer token in <data-dir>/rpc-admin.token' },
-  { key: 'rpcAdminPort', flag: 'rpc-admin-port', kind: 'int', min: 0, max: 65535, default: 8551, help: 'port of the admin RPC (127.0.0.1 only, with --rpc-admin); 0 picks a free one' },
+  { key: 'rpcAdminPort', flag: 'rpc-admin-port', kind: 'int', min: 0, max: 65535, default: 8081, help: 'port of the admin RPC (127.0.0.1 only, with --rpc-admin); 0 picks a free one' },
   { key: 'rpcVhosts', flag: 'rpc-vhosts', kind: 'list', default: [], help: 'host names the RPC answers to (its Host header), against DNS rebinding; always localhost, 127.0.0.1, ::1, --host and the --announce\'d names; * for any' },
   { key: 'rpcOrigins', flag: 'rpc-origins', kind: 'list', default: [], help: 'browser origins besides the node\'s own page that may call the RPC (WebSocket or POST), e.g. https://dash.example; * for any' },
   { key: 'rpcMaxBodyBytes', flag: 'rpc-max-body', kind: 'int', min: 1024, max: 64 * MiB, default: MiB, help: 'largest JSON-RPC request body' },
