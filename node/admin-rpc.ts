@@ -19,7 +19,7 @@ import type { RpcLimits } from './rpc/limits.ts'
  * hostile page cannot mark txs mined or remove them.
  *
  *   curl -H "authorization: Bearer $(cat ~/.lightpool/rpc-admin.token)" \
- *     -H 'content-type: application/json' http://127.0.0.1:8551/rpc \
+ *     -H 'content-type: application/json' http://127.0.0.1:8081/rpc \
  *     -d '{"jsonrpc":"2.0","id":1,"method":"pool_removeTx","params":["0x…"]}'
  */
 export const ADMIN_TOKEN_FILE = 'rpc-admin.token'

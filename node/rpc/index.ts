@@ -101,10 +101,9 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     connectionsCheckingInterval: Math.min(1_000, limits.readTimeoutMs)
   }, httpHandler({ path, access, limits, rateLimiter, processor, logger, ...(init.routes === undefined ? {} : { routes: init.routes }) }))
   server.maxConnections = limits.maxConnections
-  // A socket with no traffic either way for this long is closed: a connection
-  // opened and never used, an idle keep-alive, a client that stopped reading.
-  // (ws turns this off on the sockets it takes over; WebSockets have pings.)
-  server.timeout = limits.httpIdleTimeoutMs
+  // An idle keep-alive connection is closed after httpIdleTimeoutMs, and so is
+  // one opened and never used (below). Not `server.timeout`: that would also cut
+  // a request that is slow to answer (a light node fetching a body from peers).
   server.keepAliveTimeout = limits.httpIdleTimeoutMs
   // One address may hold at most maxConnectionsPerIp sockets; past it, new ones are closed at once.
   const perIp = new Map<string, number>()
@@ -117,7 +116,11 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
       return
     }
     perIp.set(ip, open)
+    const unused = setTimeout(() => { socket.destroy() }, limits.httpIdleTimeoutMs)
+    unused.unref()
+    socket.once('data', () => { clearTimeout(unused) })
     socket.once('close', () => {
+      clearTimeout(unused)
       const left = (perIp.get(ip) ?? 1) - 1
       if (left <= 0) perIp.delete(ip)
       else perIp.set(ip, left)

@@ -51,9 +51,9 @@ export interface RpcLimits {
    */
   maxConnectionsPerIp: number
   /**
-   * How long an HTTP connection may sit idle (keep-alive, or opened and never
-   * used) before it is closed. Node's keep-alive default is 5 s; this also
-   * covers a socket that never sends a request. Default 5 s.
+   * How long an HTTP connection may sit idle (keep-alive between requests, or
+   * opened and never used) before it is closed. Node's keep-alive default is
+   * 5 s; this also covers a socket that never sends a byte. Default 5 s.
    */
   httpIdleTimeoutMs: number
   /**
