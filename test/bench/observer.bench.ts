@@ -103,7 +103,13 @@ async function measure (page: Page, mode: string, run: () => Promise<void>): Pro
     ;(window as unknown as { __bench: { longTaskMaxMs: number } }).__bench.longTaskMaxMs = 0
   })
   const start = await sample(page)
+  // DOM, heap and pool size once a minute, to see them level off once the pool is full
+  const minutes: Array<{ s: number, dom: number, heap_mb: number, pool: number }> = []
+  const every = setInterval(() => {
+    void sample(page).then((x) => { minutes.push({ s: Math.round((x.at - start.at) / 1000), dom: x.domNodes, heap_mb: Number((x.heapBytes / 2 ** 20).toFixed(1)), pool: x.poolSize }) }, () => {})
+  }, 60_000)
   await run()
+  clearInterval(every)
   const end = await sample(page)
   const render = await page.evaluate(() => window.lightpoolObserver!.perf())
   const wallMs = end.at - start.at
@@ -126,7 +132,8 @@ async function measure (page: Page, mode: string, run: () => Promise<void>): Pro
     dom_nodes_end: end.domNodes,
     heap_mb_start: round(start.heapBytes / 2 ** 20, 1),
     heap_mb_end: round(end.heapBytes / 2 ** 20, 1),
-    pool_size: end.poolSize
+    pool_size: end.poolSize,
+    ...(minutes.length === 0 ? {} : { per_minute: minutes })
   }))
 }
 

@@ -87,8 +87,10 @@ describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
     const rows = await page.$$eval('.lp-txs tbody tr', els => els.length)
     const events = await page.$$eval('.lp-event', els => els.length)
     console.log(`500 txs at 100 tx/s (sent in ${sendMs} ms): ${perf.frames} frames, render per frame mean ${perf.meanMs.toFixed(2)} ms, p50 ${perf.p50Ms.toFixed(2)} ms, p95 ${perf.p95Ms.toFixed(2)} ms, max ${perf.maxMs.toFixed(2)} ms; DOM rows ${rows}, event items ${events}`)
-    // the page kept rendering while txs arrived (how fast is bench:observer's to say)
-    expect(perf.frames).toBeGreaterThan(20)
+    // the page kept rendering while txs arrived (how fast is bench:observer's to say): frames are
+    // paced to their cost but never more than 500 ms apart, so at least one a second of load
+    // (with 2x slack), and 20 is plenty
+    expect(perf.frames).toBeGreaterThanOrEqual(Math.min(20, Math.floor(sendMs / 1000)))
     // the DOM stays bounded whatever the pool size
     expect(rows).toBeLessThanOrEqual(50)
     expect(events).toBeLessThanOrEqual(60)

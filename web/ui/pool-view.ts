@@ -67,7 +67,7 @@ export interface PoolViewInit {
    * often instead of filling the main thread. Default 0.1 (10 %).
    */
   frameBudgetShare?: number
-  /** The longest wait between frames while things change, in ms. Default 1 000. */
+  /** The longest wait between frames while things change, in ms: the page still moves twice a second on the slowest machine. Default 500. */
   maxFrameIntervalMs?: number
 }
 
@@ -120,7 +120,7 @@ export class PoolView {
     this.rollupConfig = rollupConfig(init.rollups)
     this.forecastIntervalMs = init.forecastIntervalMs ?? 500
     this.minFrameIntervalMs = init.minFrameIntervalMs ?? 200
-    this.maxFrameIntervalMs = Math.max(this.minFrameIntervalMs, init.maxFrameIntervalMs ?? 1000)
+    this.maxFrameIntervalMs = Math.max(this.minFrameIntervalMs, init.maxFrameIntervalMs ?? 500)
     this.frameBudgetShare = init.frameBudgetShare ?? 0.1
     this.frameIntervalMs = this.minFrameIntervalMs
     this.arrivalsSecond = Math.floor(Date.now() / 1000)
