@@ -51,7 +51,7 @@ describe.skipIf(NO_BROWSER)(`${TABS} browser profiles on one node's observer pag
       await waitUntil(async () => (await Promise.all(pages.map(async p => await listsAll(p, hashes)))).every(Boolean), 60_000, 'every tab to list every tx')
 
       const mined = hashes[7]!
-      await node.call('pool_markMined', [{ hashes: [`0x${mined}`] }])
+      await node.callAdmin('pool_markMined', [{ hashes: [`0x${mined}`] }])
       const dropped = async (page: Page): Promise<boolean> => await page.evaluate((h) => !window.lightpoolObserver!.node!.pool.has(h), mined)
       await waitUntil(async () => (await Promise.all(pages.map(dropped))).every(Boolean), 30_000, 'every tab to drop the mined tx')
       // and the rest stay listed

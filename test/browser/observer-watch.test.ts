@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NO_BROWSER, ensureWebBuilt, launchChromium, OUTPUT_DIR, ROOT, removeDir, startRelayNode, watchConsole, type TestNode } from '../helpers/browser.ts'
+import { NO_BROWSER, ensureWebBuilt, launchChromium, OUTPUT_DIR, removeDir, startRelayNode, watchConsole, type TestNode } from '../helpers/browser.ts'
 import { makeTx, randomSeed } from '../helpers/txs.ts'
 import { lowContrastText } from '../helpers/contrast.ts'
 
@@ -18,7 +18,6 @@ import { lowContrastText } from '../helpers/contrast.ts'
  * `removed` events). The tx page is built from those events already; its
  * "mined" test runs once the feed exists.
  */
-const FEED = existsSync(join(ROOT, 'src/net/feed'))
 const hex = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString('hex')}`
 
 const fee = (s: string): string => new Intl.NumberFormat('en-US').format(BigInt(s))
@@ -117,13 +116,13 @@ describe.skipIf(NO_BROWSER)('observer page: what comes next (Chromium)', () => {
     }
   }, 120_000)
 
-  it.skipIf(!FEED)('follows a tx to mined (needs the light feed of issue 15: src/net/feed, removals reach light nodes)', async () => {
+  it('follows a tx to mined (the light feed brings the removal to the tab)', async () => {
     const t = await makeTx({ fee: 70_000n })
     await node.call('pool_sendTx', [hex(t.bytes)])
     await page.waitForFunction((h) => window.lightpoolObserver!.node!.pool.has(h), t.hash, { timeout: 20_000 })
     await page.evaluate((h) => { location.hash = `#/tx/${h}` }, t.hash)
     await page.waitForFunction(() => /^Pending/.test(document.querySelector('.lp-tx-status')?.textContent ?? ''), null, { timeout: 10_000 })
-    await node.call('pool_markMined', [{ hashes: [`0x${t.hash}`] }])
+    await node.callAdmin('pool_markMined', [{ hashes: [`0x${t.hash}`] }])
     await page.waitForFunction(() => document.querySelector('.lp-tx-status')?.getAttribute('data-status') === 'mined', null, { timeout: 20_000 })
     expect(await page.$$eval('.lp-steps .lp-badge', els => els.map(e => e.textContent))).toEqual(['pending', 'mined'])
     await page.keyboard.press('Escape')
