@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Lightpool } from '../../src/lightpool.ts'
 import { connect, startNode, stopAll, waitFor } from '../helpers/network.ts'
-import { makeTx } from '../helpers/txs.ts'
+import { makeTx, randomSeed } from '../helpers/txs.ts'
 
 let nodes: Lightpool[] = []
 afterEach(async () => { await stopAll(nodes); nodes = [] })
@@ -41,6 +41,33 @@ describe('light feed', () => {
     const server = full.libp2p.services.feedServer!.stats()
     expect(server.subscribers).toBe(1)
     expect(server.framesSent).toBeGreaterThan(0)
+  })
+
+  it('delivers a replacement before the removal it causes, so the subscriber\'s own pool links the two', async () => {
+    // the full node's gossip announcements paced to 1/s: the second tx reaches
+    // the light node by the feed alone, and the order of the feed's items decides
+    const full = await startNode({ net: { announce: { perSecond: 1 } } })
+    const light = await startNode({ mode: 'light', net: { sync: { maxPagesPerPeer: 0 } } })
+    nodes = [full, light]
+    await connect(light, full)
+    await waitFor(() => subscribedTo(light, 1), 10_000, 'the subscription')
+    const seed = randomSeed()
+    const first = await makeTx({ fee: 100n, nullifierSeeds: [seed] })
+    expect((await full.submitTx(first.bytes)).status).toBe('added')
+    await waitFor(() => light.pool.has(first.hash), 10_000, 'the first tx')
+
+    // the light pool replaces the first tx itself, on the second's announcement,
+    // rather than dropping it on a bare removal first (which left an observer's
+    // page with no link between the two, and listing neither for a moment)
+    const removals: Array<{ hash: string, reason: string, by?: string }> = []
+    const replacedBy: Record<string, string[]> = {}
+    light.pool.events.on('removed', (e) => { removals.push({ hash: e.tx.hash, reason: e.reason, ...(e.by === undefined ? {} : { by: e.by }) }) })
+    light.pool.events.on('added', (e) => { replacedBy[e.tx.hash] = e.replaced.map(r => r.hash) })
+    const second = await makeTx({ fee: 110n, nullifierSeeds: [seed] })
+    expect((await full.submitTx(second.bytes)).status).toBe('added')
+    await waitFor(() => light.pool.has(second.hash) && !light.pool.has(first.hash), 10_000, 'the replacement')
+    expect(removals).toEqual([{ hash: first.hash, reason: 'replaced', by: second.hash }])
+    expect(replacedBy[second.hash]).toEqual([first.hash])
   })
 
   it('keeps its subscribers out of the full node\'s tx mesh', async () => {

@@ -1,12 +1,14 @@
 import { lpStream } from '@libp2p/utils'
 import type { Connection, Startable, Stream } from '@libp2p/interface'
-import type { Registrar } from '@libp2p/interface-internal'
 import type { PoolEntry, RemovalReason, TxPool } from '../../pool/pool.ts'
 import {
   decodeClientFrame, encodeAddItem, encodeControlFrame, encodeItemsFrame, encodeRemoveItem,
   FEED_ACK, FEED_REFUSED, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START, FEED_SUBSCRIBE, ITEMS_HEADER_BYTES,
   MAX_CLIENT_FRAME_BYTES, type RefusalCode
 } from './codec.ts'
+import { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerConfig, type FeedServerInit, type FeedServerStats } from './server-config.ts'
+
+export { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerConfig, type FeedServerInit, type FeedServerStats } from './server-config.ts'
 
 /**
  * The serving side of the light feed, after js-waku's *filter*: a light node
@@ -31,92 +33,7 @@ import {
  * further behind loses its queue and is resynced (a fresh snapshot), and one
  * that acknowledges nothing for `stallTimeoutMs` is dropped. So the relay
  * holds at most maxSubscribers × (maxQueueBytes + windowBytes) for the feed.
- */
-export interface FeedServerConfig {
-  /** Subscriptions served at once; more are refused. Default 1024. */
-  maxSubscribers: number
-  /**
-   * Subscriptions from one IP address. Tabs behind one NAT share an address,
-   * so this is generous; it stops one host from taking every slot. Default 256.
-   */
-  maxSubscribersPerIp: number
-  /**
-   * How long live items are coalesced before a frame goes out. 50 ms: at
-   * 100 tx/s that is ≤ 20 frames a second per subscriber instead of 100, and
-   * adds 25 ms on average to the time a tab lists a tx (target: p99 ≤ 1 s).
-   */
-  flushIntervalMs: number
-  /**
-   * A frame is sent early once its items reach this many bytes. 16 KiB: one
-   * WebRTC message and well under a yamux window; ~170 announcements.
-   */
-  maxFrameBytes: number
-  /**
-   * Bytes a subscriber may have received and not yet acknowledged. Past it,
-   * items wait in its queue. 64 KiB: ~680 announcements, several seconds at
-   * 100 tx/s, so a subscriber acking every quarter window never waits.
-   */
-  windowBytes: number
-  /**
-   * Bytes waiting in one subscriber's queue at most. Past it the queue is
-   * dropped and the subscriber resynced. Default 64 KiB.
-   */
-  maxQueueBytes: number
-  /**
-   * An empty frame after this long without one, so an idle stream is not
-   * closed by libp2p's inactivity timeout (120 s) and the subscriber can tell
-   * a quiet pool from a dead server. Default 20 s.
-   */
-  keepaliveMs: number
-  /** A subscriber whose window stays full this long is dropped. Default 60 s. */
-  stallTimeoutMs: number
-  /** Time a new stream has to send its SUBSCRIBE frame. Default 5 s. */
-  subscribeTimeoutMs: number
-}
-
-export const DEFAULT_FEED_SERVER_CONFIG: Readonly<FeedServerConfig> = Object.freeze({
-  maxSubscribers: 1024,
-  maxSubscribersPerIp: 256,
-  flushIntervalMs: 50,
-  maxFrameBytes: 16 * 1024,
-  windowBytes: 64 * 1024,
-  maxQueueBytes: 64 * 1024,
-  keepaliveMs: 20_000,
-  stallTimeoutMs: 60_000,
-  subscribeTimeoutMs: 5_000
-})
-
-export interface FeedServerInit {
-  protocol: string
-  pool: TxPool
-  config?: Partial<FeedServerConfig>
-  /** Serve on relayed (limited) connections too. Default false. */
-  runOnLimitedConnection?: boolean
-  /** A subscriber broke the protocol (malformed frame). */
-  penalize?: (peer: string, detail: string) => void
-}
-
-export interface FeedServerComponents {
-  registrar: Registrar
-}
-
-export interface FeedServerStats {
-  subscribers: number
-  /** frames and bytes sent to subscribers (snapshot and live) */
-  framesSent: number
-  bytesSent: number
-  itemsFed: number
-  /** subscribers whose queue overflowed and got a fresh snapshot */
-  resyncs: number
-  /** subscribers dropped: stalled, or broke the protocol */
-  drops: number
-  /** subscriptions refused by the caps */
-  refused: number
-  /** bytes waiting in all subscribers' queues now */
-  queuedBytes: number
-}
-
-type Phase = 'snapshot' | 'live' | 'resync'
+ */type Phase = 'snapshot' | 'live' | 'resync'
 
 interface Subscriber {
   peer: string
@@ -147,6 +64,12 @@ export class FeedServer implements Startable {
   private flushTimer: ReturnType<typeof setTimeout> | undefined
   private tickTimer: ReturnType<typeof setInterval> | undefined
   private readonly unsubscribe: Array<() => void> = []
+  /**
+   * Removal items of txs a not-yet-durable newcomer replaced or evicted, by
+   * the newcomer's hash. Bounded by the pool's writes in flight: each entry
+   * goes when its newcomer is stored or removed.
+   */
+  private readonly heldRemovals = new Map<string, Uint8Array[]>()
   private readonly counters = { framesSent: 0, bytesSent: 0, itemsFed: 0, resyncs: 0, drops: 0, refused: 0 }
 
   constructor (components: FeedServerComponents, init: FeedServerInit) {
@@ -161,7 +84,7 @@ export class FeedServer implements Startable {
     const { pool } = this.init
     for (const tx of pool.best()) if (tx.hasBody) this.fed.add(tx.hash)
     this.unsubscribe.push(pool.events.on('stored', ({ tx }) => { this.onStored(tx) }))
-    this.unsubscribe.push(pool.events.on('removed', ({ tx, reason }) => { this.onRemoved(tx, reason) }))
+    this.unsubscribe.push(pool.events.on('removed', ({ tx, reason, by }) => { this.onRemoved(tx, reason, by) }))
     await this.components.registrar.handle(this.init.protocol, this.onStream, {
       maxInboundStreams: 2,
       maxOutboundStreams: 0,
@@ -196,11 +119,35 @@ export class FeedServer implements Startable {
     if (!tx.hasBody) return
     this.fed.add(tx.hash)
     this.enqueueLive(encodeAddItem(tx))
+    this.releaseHeldRemovals(tx.hash)
   }
 
-  private onRemoved (tx: PoolEntry, reason: RemovalReason): void {
-    if (!this.fed.delete(tx.hash)) return
+  private onRemoved (tx: PoolEntry, reason: RemovalReason, by: string | undefined): void {
+    if (!this.fed.delete(tx.hash)) {
+      // a newcomer that never became durable (store-failed) lets go of what it displaced
+      this.releaseHeldRemovals(tx.hash)
+      return
+    }
+    if (by !== undefined && (reason === 'replaced' || reason === 'evicted') && !this.fed.has(by)) {
+      // The pool drops what a newcomer displaces as it admits it, but the
+      // newcomer is fed only once durable. Sent now, the removal would leave a
+      // subscriber listing neither tx for a moment, and its own pool would see
+      // the replacement as two unrelated events; held, the subscriber admits
+      // the newcomer first and replaces the old tx itself, with its reason.
+      const held = this.heldRemovals.get(by) ?? []
+      held.push(encodeRemoveItem(tx.hash, reason))
+      this.heldRemovals.set(by, held)
+      return
+    }
     this.enqueueLive(encodeRemoveItem(tx.hash, reason))
+  }
+
+  /** Sends the removals held for `by` (see onRemoved): it is fed, or it is gone. */
+  private releaseHeldRemovals (by: string): void {
+    const held = this.heldRemovals.get(by)
+    if (held === undefined) return
+    this.heldRemovals.delete(by)
+    for (const item of held) this.enqueueLive(item)
   }
 
   private enqueueLive (item: Uint8Array): void {
