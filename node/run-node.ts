@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join, resolve } from 'node:path'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
@@ -13,14 +12,15 @@ import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
 import { createRegistry, registerNodeMetrics } from './metrics.ts'
+import { packageRoot } from './package-root.ts'
 import { createRpcServer } from './rpc/index.ts'
 import { openDatabase } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
 
 /** The package's built observer page (npm run build:web) and widget/library (npm run build:lib). */
-export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/web')
-export const DEFAULT_LIB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/lib')
+export const DEFAULT_WEB_DIR = join(packageRoot(), 'dist/web')
+export const DEFAULT_LIB_DIR = join(packageRoot(), 'dist/lib')
 
 export interface RunningNode {
   node: Lightpool

@@ -18,3 +18,7 @@ export { checkPolicy, type AdmissionPolicy } from './pool/policy.ts'
 export { MemoryPoolStore, type PoolStore, type StoredTx, type StoreBatch } from './pool/store.ts'
 export { Emitter, type Listener } from './util/emitter.ts'
 export { LruCache } from './util/lru.ts'
+// the node factory and the wire ids: what the package's "." entry promises (issue 13)
+export { createLightpool, LIGHTPOOL_VERSION, type Lightpool, type LightpoolInit, type LightpoolServices } from './lightpool.ts'
+export { protocolIds, type ProtocolIds } from './net/protocols.ts'
+export type { NodeMode } from './net/service.ts'
