@@ -10,4 +10,12 @@ const program = new Command('lightpool')
   .addCommand(nodeCommand())
   .addCommand(sendCommand())
 
-await program.parseAsync(process.argv)
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  // a bad argument or file: one line saying what is wrong, not a stack trace
+  // (a bug still shows its stack with LIGHTPOOL_DEBUG=1)
+  process.stderr.write(`lightpool: ${(err as Error).message}\n`)
+  if (process.env.LIGHTPOOL_DEBUG === '1') process.stderr.write(`${(err as Error).stack}\n`)
+  process.exitCode = 1
+}

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import parsePrometheus from 'parse-prometheus-text-format'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -161,4 +162,32 @@ describe('lightpool node (process)', () => {
     expect(JSON.parse(out.stderr.trim().split('\n').at(-1)!)).toMatchObject({ sent: 12, accepted: 12, failed: 0 })
     expect(await node.call('pool_getPendingTxCount')).toBe(12)
   })
+
+  it('lightpool send takes the node\'s base URL, and every failure says what went wrong', async () => {
+    const node = await start({ dataDir: dir() })
+    const base = node.info.rpc.replace(/\/rpc$/, '')
+    const ok = await runCli(['send', '--rpc', base, '--count', '2', '--size', '2000'])
+    expect(ok.code).toBe(0)
+    expect(ok.stdout.trim().split('\n')).toHaveLength(2)
+    expect(await node.call('pool_getPendingTxCount')).toBe(2)
+
+    const wrongPath = await runCli(['send', '--rpc', `${base}/nope`, '--count', '1'])
+    expect(wrongPath.code).toBe(1)
+    expect(wrongPath.stderr).toMatch(/send failed: HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/nope, not a JSON-RPC response/)
+    // a port nothing listens on (fetch refuses well-known ones such as 1 as "bad port")
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const closedPort = (server.address() as AddressInfo).port
+    await new Promise(resolve => server.close(resolve))
+    const refused = await runCli(['send', '--rpc', `http://127.0.0.1:${closedPort}`, '--count', '1'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(new RegExp(`send failed: cannot reach http://127\\.0\\.0\\.1:${closedPort}/rpc: ECONNREFUSED`))
+    const notUrl = await runCli(['send', '--rpc', 'localhost:8080', '--count', '1'])
+    expect(notUrl.stderr).toMatch(/expected an http:\/\/ or https:\/\/ URL|is not a URL/)
+    const badKey = await runCli(['send', '--rpc', base, '--key', join(dir(), 'missing.key')])
+    expect(badKey.code).toBe(1)
+    expect(badKey.stderr.trim()).toMatch(/^lightpool: --key .*missing\.key: ENOENT/)
+    // no failure line ends in an empty message
+    for (const r of [wrongPath, refused, notUrl, badKey]) expect(r.stderr).not.toMatch(/: *$/m)
+  }, 120_000)
 })
