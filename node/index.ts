@@ -17,5 +17,5 @@ export { openDatabase, Database, DataDirError, SCHEMA_VERSION, type DatabaseInit
 export { LmdbPoolStore, type LmdbPoolStoreInit } from './store/lmdb-pool-store.ts'
 export { LmdbDatastore, type LmdbDatastoreInit } from './store/lmdb-datastore.ts'
 export * from './rpc/index.ts'
-export { createRegistry, registerNodeMetrics, type RelayInfo } from './metrics.ts'
+export { createRegistry, registerNodeMetrics, rpcCallMetrics, NETWORK_BUCKETS_SECONDS, RPC_BUCKETS_SECONDS, type RelayInfo } from './metrics.ts'
 export { httpRoutes, type RoutesInit } from './http-routes.ts'

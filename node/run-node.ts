@@ -11,7 +11,7 @@ import { httpRoutes } from './http-routes.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
-import { createRegistry, registerNodeMetrics } from './metrics.ts'
+import { createRegistry, registerNodeMetrics, rpcCallMetrics } from './metrics.ts'
 import { packageRoot } from './package-root.ts'
 import { createRpcServer } from './rpc/index.ts'
 import { openDatabase } from './store/database.ts'
@@ -104,6 +104,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       logger: log,
       admin: config.rpcAdmin,
       limits: { maxBodyBytes: config.rpcMaxBodyBytes, rateLimitPerSecond: config.rpcRateLimit, maxBatchLength: config.rpcMaxBatch },
+      onCall: rpcCallMetrics(registry),
       routes: httpRoutes({ node, registry, webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)

@@ -19,7 +19,7 @@
 import { createServer, STATUS_CODES, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { httpHandler, type RouteHandler } from './http.ts'
-import { JsonRpcProcessor } from './jsonrpc.ts'
+import { JsonRpcProcessor, type RpcCallTiming } from './jsonrpc.ts'
 import { resolveRpcLimits, type RpcLimits } from './limits.ts'
 import { silentLogger, type RpcLogger } from './logger.ts'
 import { createMethods, type RpcNode } from './methods.ts'
@@ -31,6 +31,7 @@ import { WsRpc, type WsStats } from './ws.ts'
 export { DEFAULT_RPC_LIMITS, resolveRpcLimits, type RpcLimits } from './limits.ts'
 export type { RpcLogger } from './logger.ts'
 export type { RouteHandler } from './http.ts'
+export type { RpcCallTiming } from './jsonrpc.ts'
 export type { RpcNode, CallContext } from './methods.ts'
 export type { TxStatus } from './tx-status.ts'
 export type { TxSummary, PoolStatusJson } from './format.ts'
@@ -52,6 +53,8 @@ export interface RpcServerInit {
   logger?: RpcLogger
   /** The HTTP and WebSocket path. Default "/rpc". */
   path?: string
+  /** Told how long each call of a known method took (the node's RPC latency histogram). */
+  onCall?: (call: RpcCallTiming) => void
 }
 
 export interface RpcServerStats {
@@ -80,7 +83,8 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     methods: createMethods({ node, limits, txStatus, subscriptions, admin: init.admin === true }),
     maxBatchLength: limits.maxBatchLength,
     maxDepth: limits.maxDepth,
-    onInternalError: (err, method) => { logger.error({ err, method }, 'RPC method failed') }
+    onInternalError: (err, method) => { logger.error({ err, method }, 'RPC method failed') },
+    ...(init.onCall === undefined ? {} : { onCall: init.onCall })
   })
   const rateLimiter = new ClientRateLimiter(limits.rateLimitPerSecond)
 

@@ -61,8 +61,10 @@ export type TxSource = 'gossip' | 'sync' | 'demand' | 'local'
 export interface NetEvents {
   /** The verdict on every tx body this node validated, by where it came from (metrics). */
   'tx:admission': { source: TxSource, status: 'added' | 'ignored' | 'rejected', rule?: string }
-  /** A body arrived from a peer and the pool admitted it. */
-  'tx:received': { hash: string, from: string, via: TxSource }
+  /** A body arrived from a peer and the pool admitted it; `waitedMs` since this node first heard of the tx (announcement, sync listing or demand). */
+  'tx:received': { hash: string, from: string, via: TxSource, waitedMs?: number }
+  /** A fetch request answered or failed, and how long it took (metrics). */
+  'fetch:done': { kind: 'tx' | 'proof', peer: string, hashes: number, ms: number, ok: boolean }
   /** A tx or announcement from a peer was refused as invalid. */
   'tx:rejected': { hash?: string, from: string, rule: string, message: string }
   'proof:added': { meta: ProofMeta, from?: string }
@@ -74,6 +76,8 @@ export interface NetEvents {
 interface PendingTx {
   meta: TxMeta
   via: TxSource
+  /** performance.now() when this node first heard of the tx */
+  heardAt: number
   gossip?: { msgId: string, source: string }
 }
 
@@ -147,14 +151,14 @@ export class LightpoolService implements Startable {
     this.proofClient = new FetchClient(components.connectionManager, this.ids.fetch, PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, limited)
     this.txFetcher = new FetchScheduler({
       config: { maxHashesPerRequest: this.fetchServe.maxHashesPerRequest, maxBytesPerRequest: this.fetchServe.maxResponseBytes, ...init.fetcher },
-      request: async (peer, hashes, signal) => await this.txClient.request(peerIdFromString(peer), KIND_TX, hashes, signal),
+      request: async (peer, hashes, signal) => await this.timed('tx', peer, hashes.length, this.txClient.request(peerIdFromString(peer), KIND_TX, hashes, signal)),
       deliver: async (hash, body, from) => await this.deliverTx(hash, body, from),
       giveUp: (hash) => { this.settleTx(hash, 'ignore') },
       fault: (peer, report) => { this.onFetchFault(peer, report) }
     })
     this.proofFetcher = new FetchScheduler({
       config: { maxHashesPerRequest: 1, maxBytesPerRequest: PROOF_FIXED_BYTES + this.proofs.config.maxProofBytes, ...init.fetcher },
-      request: async (peer, hashes, signal) => await this.proofClient.request(peerIdFromString(peer), KIND_PROOF, hashes, signal),
+      request: async (peer, hashes, signal) => await this.timed('proof', peer, hashes.length, this.proofClient.request(peerIdFromString(peer), KIND_PROOF, hashes, signal)),
       deliver: async (hash, body, from) => await this.deliverProof(hash, body, from),
       giveUp: (hash) => { this.settleProof(hash, 'ignore') },
       fault: (peer, report) => { this.onFetchFault(peer, report) }
@@ -265,7 +269,7 @@ export class LightpoolService implements Startable {
       const announcers = this.sources.get(hash) ?? []
       const probes = this.fetchCapablePeers().filter(p => !announcers.includes(p))
       if (announcers.length + probes.length === 0) return undefined
-      if (!this.pendingTxs.has(hash) && entry !== undefined) this.pendingTxs.set(hash, { meta: entry, via: 'demand' })
+      if (!this.pendingTxs.has(hash) && entry !== undefined) this.pendingTxs.set(hash, { meta: entry, via: 'demand', heardAt: performance.now() })
       this.txFetcher.want(hash, entry?.size ?? maxTxBytes(this.validator.limits), announcers, probes)
     }
     await this.txFetcher.whenDone(hash)
@@ -363,7 +367,7 @@ export class LightpoolService implements Startable {
       this.txFetcher.want(meta.hash, meta.size, [source])
       return
     }
-    this.pendingTxs.set(meta.hash, { meta, via: 'gossip', gossip: { msgId, source } })
+    this.pendingTxs.set(meta.hash, { meta, via: 'gossip', heardAt: performance.now(), gossip: { msgId, source } })
     if (!this.txFetcher.want(meta.hash, meta.size, [source])) this.settleTx(meta.hash, 'ignore')
   }
 
@@ -392,6 +396,19 @@ export class LightpoolService implements Startable {
   }
 
   // ---- fetching ----
+
+  /** A fetch request, reported as a 'fetch:done' event when it settles. */
+  private async timed<T> (kind: 'tx' | 'proof', peer: string, hashes: number, request: Promise<T>): Promise<T> {
+    const started = performance.now()
+    let ok = false
+    try {
+      const result = await request
+      ok = true
+      return result
+    } finally {
+      this.events.emit('fetch:done', { kind, peer, hashes, ms: performance.now() - started, ok })
+    }
+  }
 
   private async deliverTx (hash: string, body: Uint8Array, from: string): Promise<'done' | 'retry'> {
     if (await txHash(body) !== hash) {
@@ -432,7 +449,7 @@ export class LightpoolService implements Startable {
     this.settleTx(hash, added ? 'accept' : 'ignore')
     if (added) {
       const via = source
-      this.events.emit('tx:received', { hash, from, via })
+      this.events.emit('tx:received', pending === undefined ? { hash, from, via } : { hash, from, via, waitedMs: performance.now() - pending.heardAt })
       // Every tx a full node holds is announced by it: one whose announcement
       // reached us by gossip is forwarded by the accept above; one that came by
       // sync or on demand only is announced here, which is what carries txs
@@ -543,7 +560,7 @@ export class LightpoolService implements Startable {
       return 'wanted'
     }
     if (!hasBody || this.pendingTxs.has(meta.hash)) return 'skip'
-    this.pendingTxs.set(meta.hash, { meta, via: 'sync' })
+    this.pendingTxs.set(meta.hash, { meta, via: 'sync', heardAt: performance.now() })
     if (this.txFetcher.want(meta.hash, meta.size, [peer])) return 'wanted'
     this.pendingTxs.delete(meta.hash)
     return 'skip'

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import parsePrometheus from 'parse-prometheus-text-format'
@@ -7,6 +8,13 @@ import { toHex } from '../../src/index.ts'
 import { removeDir, runCli, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
 import { waitFor } from '../helpers/network.ts'
 import { makeTx } from '../helpers/txs.ts'
+
+/** Debian's prometheus package; .ci/run installs it. Without it (outside CI) the lint is skipped with a warning. */
+const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find(p => existsSync(p))
+if (PROMTOOL === undefined) {
+  if (process.env.CI === 'true') throw new Error('promtool not found: .ci/run installs Debian\'s prometheus package')
+  process.stderr.write('\n⚠ promtool not found: the metrics lint is skipped (apt-get install -y prometheus)\n')
+}
 
 const running: NodeProcess[] = []
 const dirs: string[] = []
@@ -28,6 +36,21 @@ async function start (opts: Parameters<typeof startNodeProcess>[0]): Promise<Nod
 }
 
 const hex = (b: Uint8Array): string => `0x${toHex(b)}`
+
+/**
+ * One sample's value from Prometheus text, by name and labels (0 if absent).
+ * parse-prometheus-text-format drops a histogram's labels and count when
+ * `le` comes first, as prom-client writes it, so histograms are read here.
+ */
+function sample (text: string, name: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line)
+    if (m?.[1] !== name) continue
+    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map(l => [l[1], l[2]]))
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3])
+  }
+  return 0
+}
 
 describe('lightpool node (process)', () => {
   it('answers JSON-RPC, keeps its peer id across restarts, and shuts down cleanly on SIGTERM', async () => {
@@ -56,6 +79,10 @@ describe('lightpool node (process)', () => {
     const tx = await makeTx({ payloadBytes: 40_000 })
     await a.call('pool_sendTx', [hex(tx.bytes)])
     await waitFor(async () => (await b.call('pool_getTx', [`0x${tx.hash}`])) === hex(tx.bytes), 15_000, 'the tx on the second node')
+    // b fetched the body after its announcement: both waits are in b's histograms
+    const text = await (await fetch(b.info.rpc.replace(/\/rpc$/, '/metrics'))).text()
+    expect(sample(text, 'lightpool_fetch_duration_seconds_count', { kind: 'tx', outcome: 'ok' })).toBeGreaterThanOrEqual(1)
+    expect(sample(text, 'lightpool_tx_body_wait_seconds_count', { via: 'gossip' }) + sample(text, 'lightpool_tx_body_wait_seconds_count', { via: 'sync' })).toBeGreaterThanOrEqual(1)
   })
 
   it('keeps every acknowledged tx through kill -9 during a submission burst', async () => {
@@ -119,6 +146,18 @@ describe('lightpool node (process)', () => {
     expect(families.get('lightpool_admissions_total')?.metrics.find(m => m.labels?.status === 'added')?.value).toBe('1')
     expect(families.has('lightpool_relay_reservations')).toBe(true)
     expect([...families.keys()].some(k => k.startsWith('libp2p_'))).toBe(true)
+    // Node's process metrics under the names stock dashboards query
+    expect(families.has('process_cpu_seconds_total')).toBe(true)
+    expect(families.has('nodejs_eventloop_lag_seconds')).toBe(true)
+    expect([...families.keys()].filter(k => k.startsWith('lightpool_process_'))).toEqual([])
+    expect(sample(text, 'lightpool_rpc_request_duration_seconds_count', { method: 'pool_sendTx', outcome: 'ok' })).toBe(1)
+    // promtool's lint finds nothing in lightpool's own metrics (libp2p's and prom-client's are theirs)
+    if (PROMTOOL !== undefined) {
+      const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' })
+      expect(lint.error).toBeUndefined()
+      const ours = `${lint.stdout}\n${lint.stderr}`.split('\n').filter(l => /^lightpool_/.test(l) || /error/i.test(l))
+      expect(ours).toEqual([])
+    }
     const widget = await fetch(`${base}/lib/lightpool-widget.js`)
     expect(widget.status).toBe(200)
     expect(widget.headers.get('access-control-allow-origin')).toBe('*')
