@@ -82,7 +82,7 @@ describe('the installed package', () => {
   it('ships built JavaScript and types, no tests, and passes publint and attw (ESM)', async () => {
     const { stdout } = await run('tar', ['-tzf', tarball], work)
     const files = stdout.split('\n').filter(Boolean).map(f => f.replace(/^package\//, ''))
-    for (const f of ['dist/js/src/index.js', 'dist/js/src/index.d.ts', 'dist/js/node/index.js', 'dist/js/node/cli/bin.js', 'dist/js/web/index.d.ts', 'dist/lib/lightpool.js', 'dist/lib/lightpool-widget.js', 'dist/web/index.html']) {
+    for (const f of ['deploy/lightpool.service', 'deploy/relay.json', 'dist/js/src/index.js', 'dist/js/src/index.d.ts', 'dist/js/node/index.js', 'dist/js/node/cli/bin.js', 'dist/js/web/index.d.ts', 'dist/lib/lightpool.js', 'dist/lib/lightpool-widget.js', 'dist/web/index.html']) {
       expect(files).toContain(f)
     }
     expect(files.filter(f => /(^|\/)test\/|\.test\.|bench|fixtures/.test(f))).toEqual([])
@@ -98,6 +98,9 @@ describe('the installed package', () => {
     const help = await run(bin, ['--help'], app)
     expect(help.stdout).toMatch(/node \[options\]/)
     expect(help.stdout).toMatch(/send \[options\]/)
+    // the shipped example relay config passes the shipped CLI's check (deploy/lightpool.service's ExecStartPre)
+    const checked = await run(bin, ['node', '--config', join(app, 'node_modules/lightpool/deploy/relay.json'), '--check'], app)
+    expect(JSON.parse(checked.stdout)).toMatchObject({ relay: true })
     if (OLD_NODE === undefined) return
     const old = await exec(OLD_NODE, [join(app, 'node_modules/lightpool/dist/js/node/cli/bin.js'), '--help'], { cwd: app }).then(() => undefined, (err: unknown) => err as { code: number, stderr: string })
     expect(old?.code).toBe(1)
