@@ -3,11 +3,11 @@ import { cpSync, readFileSync, realpathSync, writeFileSync } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, NO_BROWSER, startStaticServer, waitUntil, watchConsole } from '../helpers/browser.ts'
+import { ensureWebBuilt, launchChromium, NO_BROWSER, startStaticServer, waitUntil, watchConsole } from '../helpers/browser.ts'
 import { NODE, removeDir, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
 
 /**
- * The package as a user gets it: `npm pack` once (its `prepare` builds), the
+ * The package as a user gets it: `npm pack` once (of what `prepare` builds), the
  * tarball checked by publint and attw, then installed with `npm install
  * <tarball>` into an empty project in the temp folder, where nothing of this
  * repository's sources can be resolved. There: the `lightpool` command, the
@@ -64,7 +64,12 @@ async function run (file: string, args: string[], cwd: string, timeout = 300_000
 
 beforeAll(async () => {
   work = tempDir('lightpool-package-')
-  await run('npm', ['pack', '--pack-destination', work], ROOT)
+  // What `prepare` builds, without its rebuild of dist/web and dist/lib under
+  // the browser tests running beside this file: those come from the shared,
+  // locked build they use, dist/js (read by nothing else) from build:js.
+  await ensureWebBuilt()
+  await run('npm', ['run', 'build:js'], ROOT)
+  await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], ROOT)
   tarball = join(work, `lightpool-${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}.tgz`)
   app = join(work, 'app')
   cpSync(CONSUMER_FILES, app, { recursive: true })
