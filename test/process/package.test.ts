@@ -81,7 +81,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (cliNode?.proc.exitCode === null) await cliNode.stop()
   if (work !== undefined) removeDir(work)
-})
+}, 300_000)
 
 describe('the installed package', () => {
   it('ships built JavaScript and types, no tests, and passes publint and attw (ESM)', async () => {
