@@ -17,6 +17,9 @@ const CONFIG = join(ROOT, 'deploy/relay.json')
 const INSTALLED_BIN = '/usr/local/bin/lightpool'
 const INSTALLED_CONFIG = '/etc/lightpool/relay.json'
 
+/** One CLI start loads libp2p and LMDB: ~2 s idle, 25 s seen on this machine under five helpers' test runs. */
+const CLI_TIMEOUT_MS = 120_000
+
 const work = tempDir('lightpool-deploy-')
 afterAll(() => { removeDir(work) })
 
@@ -48,7 +51,7 @@ describe('deploy/', () => {
     expect(config).toMatchObject({ relay: true, host: '0.0.0.0', rpcAdmin: false })
     // exit code 2 is what RestartPreventExitStatus keeps from a crash loop
     expect(serviceValue('RestartPreventExitStatus')).toBe('2')
-  })
+  }, CLI_TIMEOUT_MS)
 
   it('--check refuses a bad config with exit code 2 and the setting at fault', async () => {
     const bad = join(work, 'bad.json')
@@ -57,7 +60,7 @@ describe('deploy/', () => {
     expect(r.code).toBe(2)
     expect(r.stderr.trim()).toMatch(/tcpPort.*at most 65535/)
     expect(r.stdout).toBe('')
-  })
+  }, CLI_TIMEOUT_MS)
 
   it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('systemd-analyze verify accepts the unit', () => {
     // a stand-in for the installed command, so verify's executable check passes
