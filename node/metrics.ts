@@ -1,6 +1,7 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Lightpool } from '../src/index.ts'
 import type { StoreHealth } from './store/write-guard.ts'
+import type { RpcCallTiming } from './rpc/index.ts'
 
 /**
  * Prometheus metrics of a node, on one registry shared with libp2p's own
@@ -9,8 +10,30 @@ import type { StoreHealth } from './store/write-guard.ts'
  */
 export function createRegistry (): Registry {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'lightpool_process_' })
+  // prom-client's process_* and nodejs_* under their standard names, which stock Node.js dashboards query
+  collectDefaultMetrics({ register: registry })
   return registry
+}
+
+/**
+ * Histogram buckets, in seconds. Network waits (a fetch round trip, an
+ * announcement until its body is held) span loopback milliseconds to a
+ * fetch timeout's seconds; RPC calls are mostly sub-millisecond reads, with
+ * pool_sendTx's signature check and durable write in the milliseconds.
+ */
+export const NETWORK_BUCKETS_SECONDS = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30])
+export const RPC_BUCKETS_SECONDS = Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5])
+
+/** The RPC latency histogram; pass the function it returns to createRpcServer's `onCall`. */
+export function rpcCallMetrics (registry: Registry): (call: RpcCallTiming) => void {
+  const duration = new Histogram({
+    name: 'lightpool_rpc_request_duration_seconds',
+    help: 'JSON-RPC call duration by method and outcome (ok, error: refused for the client, internal: the method failed)',
+    labelNames: ['method', 'outcome'],
+    buckets: [...RPC_BUCKETS_SECONDS],
+    registers: [registry]
+  })
+  return (call) => { duration.observe({ method: call.method, outcome: call.outcome }, call.ms / 1000) }
 }
 
 export interface RelayInfo {
@@ -94,4 +117,9 @@ export function registerNodeMetrics (registry: Registry, node: Lightpool, relay?
   node.reputation.events.on('penalized', (e) => { penalties.inc({ offense: e.offense }) })
   const bans = new Counter({ name: 'lightpool_peer_bans_total', help: 'peers banned', registers })
   node.reputation.events.on('banned', () => { bans.inc() })
+
+  const fetches = new Histogram({ name: 'lightpool_fetch_duration_seconds', help: 'body fetch request round trips, by what was fetched (tx, proof) and outcome (ok, failed)', labelNames: ['kind', 'outcome'], buckets: [...NETWORK_BUCKETS_SECONDS], registers })
+  node.net.events.on('fetch:done', (e) => { fetches.observe({ kind: e.kind, outcome: e.ok ? 'ok' : 'failed' }, e.ms / 1000) })
+  const bodyWait = new Histogram({ name: 'lightpool_tx_body_wait_seconds', help: 'from first hearing of a tx (gossip: its announcement; sync: a pool listing; demand: a request for it) to holding its validated body', labelNames: ['via'], buckets: [...NETWORK_BUCKETS_SECONDS], registers })
+  node.net.events.on('tx:received', (e) => { if (e.waitedMs !== undefined) bodyWait.observe({ via: e.via }, e.waitedMs / 1000) })
 }

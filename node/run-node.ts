@@ -1,5 +1,5 @@
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
@@ -10,7 +10,8 @@ import { httpRoutes } from './http-routes.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
-import { createRegistry, registerNodeMetrics, registerStoreMetrics } from './metrics.ts'
+import { createRegistry, registerNodeMetrics, registerStoreMetrics, rpcCallMetrics } from './metrics.ts'
+import { packageRoot } from './package-root.ts'
 import { InboundAddressGate } from './p2p-limits.ts'
 import { limitedTcp, limitedWebSockets } from './p2p-transports.ts'
 import { RelayReservationGate } from './relay-limits.ts'
@@ -22,8 +23,8 @@ import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
 
 /** The package's built observer page (npm run build:web) and widget/library (npm run build:lib). */
-export const DEFAULT_WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/web')
-export const DEFAULT_LIB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../dist/lib')
+export const DEFAULT_WEB_DIR = join(packageRoot(), 'dist/web')
+export const DEFAULT_LIB_DIR = join(packageRoot(), 'dist/lib')
 
 export interface RunningNode {
   node: Lightpool
@@ -176,6 +177,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       admin: false,
       access: { vhosts: rpcVhosts(config), origins: config.rpcOrigins },
       limits: rpcLimits,
+      onCall: rpcCallMetrics(registry),
       routes: httpRoutes({ node, registry, rateLimitPerSecond: config.httpRoutesRateLimit, storeHealth: () => db.writes.health(), webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)

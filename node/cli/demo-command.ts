@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
+import { packageRoot } from '../package-root.ts'
 
 /**
  * `lightpool demo` (`npm run demo`): a small local network that has
@@ -14,8 +15,10 @@ import { Command, Option } from 'commander'
  * histogram, the projected rollups and the fee estimate then move. Prints
  * the observer URL; Ctrl-C stops everything and removes the data.
  */
-const ROOT = resolve(import.meta.dirname, '../..')
-const BIN = join(ROOT, 'node/cli/bin.ts')
+/** The folder holding package.json: the repository, or the installed package. */
+const ROOT = packageRoot()
+/** This command's own entry, beside this file: bin.ts in the repository, bin.js in the installed package. */
+const BIN = join(import.meta.dirname, `bin${extname(import.meta.filename)}`)
 
 /**
  * The demo's load: each band is one `lightpool send` loop. Shares of the

@@ -28,6 +28,7 @@ export function nodeCommand (): Command {
   const cmd = new Command('node')
     .description('run a lightpool node: p2p (TCP + WebSocket), relay for browsers, JSON-RPC, metrics and the observer page')
     .option('--config <file>', 'JSON file of settings (keys as below, camelCase or kebab-case); flags and env variables override it')
+    .option('--check', 'validate the settings (flags, environment, config file), print the resulting ones as JSON and exit: 0 if valid, 2 if not')
   for (const spec of OPTIONS) cmd.addOption(toOption(spec))
   cmd.addHelpText('after', `
 Every setting can also come from an environment variable: LIGHTPOOL_<FLAG>,
@@ -36,6 +37,11 @@ LIGHTPOOL_RELAY=false. Precedence: flag > environment > config file > default.`)
 
   cmd.action(async (opts: Record<string, unknown>) => {
     const config = resolveConfig(cmd, opts)
+    if (opts.check === true) {
+      // resolveConfig has exited with 2 on any invalid setting; what is left is valid
+      process.stdout.write(`${JSON.stringify(config, (_, v: unknown) => typeof v === 'bigint' ? v.toString() : v, 2)}\n`)
+      return
+    }
     const log = createLogger(config.logLevel)
     let running: Awaited<ReturnType<typeof runNode>>
     try {

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander'
 import { SingleBar } from 'cli-progress'
 import { buildTx, Ed25519Signer, fromHex, NULLIFIER_ENTRY_BYTES, toHex, TX_FIXED_BYTES } from '../../src/index.ts'
 import { TX_IGNORED, TX_REJECTED } from '../rpc/errors.ts'
-import { RpcError, rpcCall } from './rpc-client.ts'
+import { RpcError, rpcCall, rpcEndpoint } from './rpc-client.ts'
 
 interface SendOptions {
   rpc: string
@@ -35,14 +35,17 @@ function parseFee (spec: string): () => bigint {
 
 function loadSigner (path: string | undefined): Ed25519Signer {
   if (path === undefined) return Ed25519Signer.generate()
-  const text = readFileSync(path, 'utf8').trim()
-  return new Ed25519Signer(fromHex(text))
+  try {
+    return new Ed25519Signer(fromHex(readFileSync(path, 'utf8').trim()))
+  } catch (err) {
+    throw new Error(`--key ${path}: ${(err as Error).message} (expected a file holding a 32-byte Ed25519 secret key as hex)`)
+  }
 }
 
 export function sendCommand (): Command {
   return new Command('send')
     .description('sign demo txs and submit them over JSON-RPC: a client and load generator. Prints one tx hash per line.')
-    .addOption(new Option('--rpc <url>', 'node JSON-RPC endpoint').default('http://127.0.0.1:8080/rpc').env('LIGHTPOOL_RPC'))
+    .addOption(new Option('--rpc <url>', 'the node: its base URL (/rpc is added) or its JSON-RPC endpoint').default('http://127.0.0.1:8080').env('LIGHTPOOL_RPC'))
     .addOption(new Option('--count <n>', 'txs to send').default(10).argParser(positiveInt('--count')))
     .addOption(new Option('--rate <tx/s>', 'submission rate').default(10).argParser(positiveInt('--rate')))
     .addOption(new Option('--size <bytes>', 'encoded size of each tx').default(40_000).argParser(positiveInt('--size')))
@@ -55,11 +58,12 @@ export function sendCommand (): Command {
 }
 
 async function send (opts: SendOptions): Promise<number> {
+  const endpoint = rpcEndpoint(opts.rpc)
   const fee = parseFee(opts.fee)
   const signer = loadSigner(opts.key)
   const payloadBytes = opts.size - TX_FIXED_BYTES - NULLIFIER_ENTRY_BYTES * opts.nullifiers
   if (payloadBytes < 0) throw new Error(`--size ${opts.size} is below the envelope's minimum of ${TX_FIXED_BYTES + NULLIFIER_ENTRY_BYTES * opts.nullifiers} bytes`)
-  process.stderr.write(`sender ${toHex(signer.publicKey)} → ${opts.rpc}\n`)
+  process.stderr.write(`sender ${toHex(signer.publicKey)} → ${endpoint}\n`)
   const bar = process.stderr.isTTY ? new SingleBar({ format: 'send [{bar}] {value}/{total} · {rate} tx/s · {refused} refused', hideCursor: true }) : undefined
   bar?.start(opts.count, 0, { rate: 0, refused: 0 })
 

@@ -23,7 +23,7 @@ import { createServer, STATUS_CODES, type Server } from 'node:http'
 import type { Socket } from 'node:net'
 import { DEFAULT_RPC_ACCESS, type RpcAccess } from './access.ts'
 import { httpHandler, type RouteHandler } from './http.ts'
-import { JsonRpcProcessor } from './jsonrpc.ts'
+import { JsonRpcProcessor, type RpcCallTiming } from './jsonrpc.ts'
 import { resolveRpcLimits, type RpcLimits } from './limits.ts'
 import { silentLogger, type RpcLogger } from './logger.ts'
 import { createMethods, type RpcNode } from './methods.ts'
@@ -36,6 +36,7 @@ export { DEFAULT_RPC_LIMITS, resolveRpcLimits, type RpcLimits } from './limits.t
 export { DEFAULT_RPC_ACCESS, LOCALHOST_NAMES, type RpcAccess } from './access.ts'
 export type { RpcLogger } from './logger.ts'
 export type { RouteHandler } from './http.ts'
+export type { RpcCallTiming } from './jsonrpc.ts'
 export type { RpcNode, CallContext } from './methods.ts'
 export type { TxStatus } from './tx-status.ts'
 export type { TxSummary, PoolStatusJson } from './format.ts'
@@ -59,6 +60,8 @@ export interface RpcServerInit {
   logger?: RpcLogger
   /** The HTTP and WebSocket path. Default "/rpc". */
   path?: string
+  /** Told how long each call of a known method took (the node's RPC latency histogram). */
+  onCall?: (call: RpcCallTiming) => void
 }
 
 export interface RpcServerStats {
@@ -89,7 +92,8 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     maxBatchLength: limits.maxBatchLength,
     maxDepth: limits.maxDepth,
     maxReplyBytes: limits.maxReplyBytes,
-    onInternalError: (err, method) => { logger.error({ err, method }, 'RPC method failed') }
+    onInternalError: (err, method) => { logger.error({ err, method }, 'RPC method failed') },
+    ...(init.onCall === undefined ? {} : { onCall: init.onCall })
   })
   const rateLimiter = new ClientRateLimiter(limits.rateLimitPerSecond)
 

@@ -41,6 +41,15 @@ export interface ProcessorInit<Ctx> {
   maxReplyBytes?: number
   /** Called for unexpected errors thrown by a method (the client gets -32603 without detail). */
   onInternalError: (err: unknown, method: string) => void
+  /** Called after each call of a known method with how long it ran (metrics); unknown methods are not reported, so labels stay bounded. */
+  onCall?: (call: RpcCallTiming) => void
+}
+
+export interface RpcCallTiming {
+  method: string
+  ms: number
+  /** ok; error: an RpcError for the client (bad params, refused tx); internal: the method threw */
+  outcome: 'ok' | 'error' | 'internal'
 }
 
 /**
@@ -191,11 +200,18 @@ export class JsonRpcProcessor<Ctx> {
     if (handler === undefined) {
       return hasId ? failure(replyId, METHOD_NOT_FOUND, `method not found: ${shortName(method)}`) : undefined
     }
+    const started = performance.now()
+    const report = (outcome: RpcCallTiming['outcome']): void => { this.init.onCall?.({ method, ms: performance.now() - started, outcome }) }
     try {
       const result = await handler(params as RawParams, ctx)
+      report('ok')
       return hasId ? { jsonrpc: '2.0', id: replyId, result: result ?? null } : undefined
     } catch (err) {
-      if (err instanceof RpcError) return hasId ? failure(replyId, err.code, err.message, err.data) : undefined
+      if (err instanceof RpcError) {
+        report('error')
+        return hasId ? failure(replyId, err.code, err.message, err.data) : undefined
+      }
+      report('internal')
       this.init.onInternalError(err, method)
       return hasId ? failure(replyId, INTERNAL_ERROR, 'internal error') : undefined
     }

@@ -44,8 +44,20 @@ export class LmdbDatastore extends BaseDatastore {
 
   override async put (key: Key, val: Uint8Array, options?: AbortOptions): Promise<Key> {
     options?.signal?.throwIfAborted()
+    this.refuseWhenClosed()
     await this.write('peer store put', async () => await this.database.peers.put(encodeKey(key), val))
     return key
+  }
+
+  /**
+   * libp2p updates the peer store from connection-close events that can fire
+   * after its stop() resolved, so after the database is closed. lmdb-js would
+   * queue such a write and throw "The environment is already closed" from a
+   * timer, uncaught, crashing the process; refused here, it is a rejected
+   * promise that libp2p logs.
+   */
+  private refuseWhenClosed (): void {
+    if (this.database.closed) throw new Error(`the peer store in ${this.database.path} is closed`)
   }
 
   override async get (key: Key, options?: AbortOptions): Promise<Uint8Array> {
@@ -62,6 +74,7 @@ export class LmdbDatastore extends BaseDatastore {
 
   override async delete (key: Key, options?: AbortOptions): Promise<void> {
     options?.signal?.throwIfAborted()
+    this.refuseWhenClosed()
     await this.write('peer store delete', async () => await this.database.peers.remove(encodeKey(key)))
   }
 
@@ -74,6 +87,7 @@ export class LmdbDatastore extends BaseDatastore {
       delete: (key) => { dels.push(key) },
       commit: async (options) => {
         options?.signal?.throwIfAborted()
+        this.refuseWhenClosed()
         const writes = puts.splice(0).map(({ key, value }) => [encodeKey(key), value] as const)
         const removals = dels.splice(0).map(encodeKey)
         const db = this.database.peers

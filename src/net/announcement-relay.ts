@@ -35,6 +35,8 @@ export interface GossipOrigin { msgId: string, source: string }
 export interface PendingEntry<M> {
   meta: M
   via: TxSource
+  /** performance.now() when this node first heard of it (the announcement → body histogram) */
+  heardAt: number
   gossip?: GossipOrigin
 }
 
@@ -67,6 +69,8 @@ export interface AnnouncementRelayInit<M extends AnnouncedMeta> {
   request: (peer: string, hashes: string[], signal: AbortSignal) => Promise<FetchResult[]>
   deliver: (hash: string, body: Uint8Array, from: string) => Promise<'done' | 'retry'>
   fault: (peer: string, report: FaultReport) => void
+  /** Each fetch request settled (answered or failed) after `ms`: for metrics. */
+  fetchDone?: (peer: string, hashes: number, ms: number, ok: boolean) => void
 }
 
 export class AnnouncementRelay<M extends AnnouncedMeta> {
@@ -79,7 +83,7 @@ export class AnnouncementRelay<M extends AnnouncedMeta> {
     this.init = init
     this.fetcher = new FetchScheduler({
       config: init.fetcher,
-      request: init.request,
+      request: async (peer, hashes, signal) => await this.timed(peer, hashes, signal),
       deliver: init.deliver,
       giveUp: (hash) => { this.settle(hash, 'ignore') },
       fault: init.fault
@@ -87,6 +91,19 @@ export class AnnouncementRelay<M extends AnnouncedMeta> {
   }
 
   get pendingCount (): number { return this.pending.size }
+
+  /** A fetch request, timed for `fetchDone`. */
+  private async timed (peer: string, hashes: string[], signal: AbortSignal): Promise<FetchResult[]> {
+    const started = performance.now()
+    let ok = false
+    try {
+      const results = await this.init.request(peer, hashes, signal)
+      ok = true
+      return results
+    } finally {
+      this.init.fetchDone?.(peer, hashes.length, performance.now() - started, ok)
+    }
+  }
 
   entry (hash: string): PendingEntry<M> | undefined { return this.pending.get(hash) }
 
@@ -133,14 +150,14 @@ export class AnnouncementRelay<M extends AnnouncedMeta> {
       this.fetcher.want(meta.hash, meta.size, [source])
       return
     }
-    this.pending.set(meta.hash, { meta, via: 'gossip', gossip: origin })
+    this.pending.set(meta.hash, { meta, via: 'gossip', heardAt: performance.now(), gossip: origin })
     if (!this.fetcher.want(meta.hash, meta.size, [source])) this.settle(meta.hash, 'ignore')
   }
 
   /** Fetches a body learned of by sync from `peer`; false if it is already pending or the fetcher is full. */
   track (meta: M, via: TxSource, peer: string): boolean {
     if (this.pending.has(meta.hash)) return false
-    this.pending.set(meta.hash, { meta, via })
+    this.pending.set(meta.hash, { meta, via, heardAt: performance.now() })
     if (this.fetcher.want(meta.hash, meta.size, [peer])) return true
     this.pending.delete(meta.hash)
     return false
@@ -148,7 +165,7 @@ export class AnnouncementRelay<M extends AnnouncedMeta> {
 
   /** Remembers what a fetch not started by an announcement is for (on demand), unless something is already pending. */
   expect (meta: M, via: TxSource): void {
-    if (!this.pending.has(meta.hash)) this.pending.set(meta.hash, { meta, via })
+    if (!this.pending.has(meta.hash)) this.pending.set(meta.hash, { meta, via, heardAt: performance.now() })
   }
 
   /** Ends a pending fetch, telling gossipsub whether to forward its announcement. */

@@ -48,6 +48,7 @@ export class ProofRelay {
       request: async (peer, hashes, signal) => await this.client.request(peerIdFromString(peer), KIND_PROOF, hashes, signal),
       deliver: async (hash, body, from) => await this.deliver(hash, body, from),
       fault: (peer, report) => { penalties.fetchFault(peer, report) },
+      fetchDone: (peer, hashes, ms, ok) => { init.events.emit('fetch:done', { kind: 'proof', peer, hashes, ms, ok }) },
       kind: {
         decode: (data) => decodeProofAnnouncement(data, proofs.config.maxProofBytes),
         canAdmit: (meta) => proofs.canAdmit(meta),

@@ -74,6 +74,7 @@ export class TxRelay {
       request: async (peer, hashes, signal) => await this.client.request(peerIdFromString(peer), KIND_TX, hashes, signal),
       deliver: async (hash, body, from) => await this.deliver(hash, body, from),
       fault: (peer, report) => { penalties.fetchFault(peer, report) },
+      fetchDone: (peer, hashes, ms, ok) => { init.events.emit('fetch:done', { kind: 'tx', peer, hashes, ms, ok }) },
       kind: {
         decode: (data) => decodeTxAnnouncement(data, limits),
         canAdmit: (meta) => refusalOf(pool.canAdmit(meta)),
@@ -192,7 +193,7 @@ export class TxRelay {
       return 'done'
     }
     this.relay.settle(hash, 'accept')
-    events.emit('tx:received', { hash, from, via: source })
+    events.emit('tx:received', pending === undefined ? { hash, from, via: source } : { hash, from, via: source, waitedMs: performance.now() - pending.heardAt })
     // Every tx a full node holds is announced by it: one whose announcement
     // reached us by gossip is forwarded by the accept above; one that came by
     // sync or on demand only is announced here, which is what carries txs

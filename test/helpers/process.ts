@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline'
 
 /** Runs `lightpool` commands as real processes, as an operator would. */
 const ROOT = resolve(import.meta.dirname, '../..')
-const NODE = join(ROOT, 'node_modules/.bin/node')
+/** Node 22 from the `node` devDependency: what every npm script here runs on. */
+export const NODE = join(ROOT, 'node_modules/.bin/node')
 const BIN = join(ROOT, 'node/cli/bin.ts')
 
 export function tempDir (prefix = 'lightpool-test-'): string {
@@ -59,10 +60,14 @@ export interface StartOptions {
   tcpPort?: number
   wsPort?: number
   httpPort?: number
+  /** Run another build of the command (an installed package's bin) instead of this repository's node/cli/bin.ts. */
+  bin?: string
+  /** Working directory. Default: the repository. */
+  cwd?: string
 }
 
 export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess> {
-  const args = [BIN, 'node',
+  const args = [opts.bin ?? BIN, 'node',
     '--data-dir', opts.dataDir,
     '--network', opts.network ?? 'proctest',
     '--host', '127.0.0.1',
@@ -71,7 +76,7 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
     '--http-port', String(opts.httpPort ?? 0),
     '--rpc-admin-port', '0',
     ...(opts.args ?? [])]
-  const proc = spawn(NODE, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(NODE, args, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const logs: Array<Record<string, unknown>> = []
   const exited = new Promise<number | null>(resolve => proc.once('exit', (code) => { resolve(code) }))
   let stderr = ''

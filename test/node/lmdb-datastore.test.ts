@@ -147,6 +147,21 @@ describe('LmdbDatastore', () => {
     expect((await collect(ds.queryKeys({}))).map(String)).toEqual(['/new/1', '/new/2'])
   })
 
+  it('refuses writes once the database is closed, by rejecting rather than crashing the process', async () => {
+    // libp2p writes the peer store from connection-close events that can fire after its stop()
+    const db = await openDb()
+    const ds = new LmdbDatastore(db)
+    await ds.put(new Key('/peers/a'), bytes('1'))
+    await db.close()
+    await expect(ds.put(new Key('/peers/b'), bytes('2'))).rejects.toThrow(/closed/)
+    await expect(ds.delete(new Key('/peers/a'))).rejects.toThrow(/closed/)
+    const batch = ds.batch()
+    batch.put(new Key('/peers/c'), bytes('3'))
+    await expect(batch.commit()).rejects.toThrow(/closed/)
+    // give a write lmdb-js might have queued its timer turn: an uncaught throw there fails the run
+    await new Promise(resolve => setTimeout(resolve, 50))
+  })
+
   it('keeps its data across close and reopen', async () => {
     const db = await openDb()
     await fill(new LmdbDatastore(db))

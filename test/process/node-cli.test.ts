@@ -1,4 +1,6 @@
-import { writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import parsePrometheus from 'parse-prometheus-text-format'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -6,6 +8,13 @@ import { toHex } from '../../src/index.ts'
 import { removeDir, runCli, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
 import { waitFor } from '../helpers/network.ts'
 import { makeTx } from '../helpers/txs.ts'
+
+/** Debian's prometheus package; .ci/run installs it. Without it (outside CI) the lint is skipped with a warning. */
+const PROMTOOL = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find(p => existsSync(p))
+if (PROMTOOL === undefined) {
+  if (process.env.CI === 'true') throw new Error('promtool not found: .ci/run installs Debian\'s prometheus package')
+  process.stderr.write('\n⚠ promtool not found: the metrics lint is skipped (apt-get install -y prometheus)\n')
+}
 
 const running: NodeProcess[] = []
 const dirs: string[] = []
@@ -27,6 +36,21 @@ async function start (opts: Parameters<typeof startNodeProcess>[0]): Promise<Nod
 }
 
 const hex = (b: Uint8Array): string => `0x${toHex(b)}`
+
+/**
+ * One sample's value from Prometheus text, by name and labels (0 if absent).
+ * parse-prometheus-text-format drops a histogram's labels and count when
+ * `le` comes first, as prom-client writes it, so histograms are read here.
+ */
+function sample (text: string, name: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line)
+    if (m?.[1] !== name) continue
+    const found = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]+)="([^"]*)"/g)].map(l => [l[1], l[2]]))
+    if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3])
+  }
+  return 0
+}
 
 describe('lightpool node (process)', () => {
   it('answers JSON-RPC, keeps its peer id across restarts, and shuts down cleanly on SIGTERM', async () => {
@@ -54,7 +78,15 @@ describe('lightpool node (process)', () => {
     await waitFor(async () => (await a.call<unknown[]>('p2p_getPeers')).length > 0, 15_000, 'the bootstrap connection')
     const tx = await makeTx({ payloadBytes: 40_000 })
     await a.call('pool_sendTx', [hex(tx.bytes)])
+    // pool_getTxStatus asks nothing of peers (pool_getTx would fetch on demand), so b gets the tx by the announcement
+    await waitFor(async () => (await b.call<{ status: string }>('pool_getTxStatus', [`0x${tx.hash}`])).status === 'pending', 15_000, 'the tx pending on the second node')
     await waitFor(async () => (await b.call('pool_getTx', [`0x${tx.hash}`])) === hex(tx.bytes), 15_000, 'the tx on the second node')
+    // b fetched the body after hearing of it: both waits are in b's histograms (the body wait once the
+    // store has acknowledged the tx, which can be just after the RPC shows it)
+    const metrics = async (): Promise<string> => await (await fetch(b.info.rpc.replace(/\/rpc$/, '/metrics'))).text()
+    const bodyWaits = (text: string): number => ['gossip', 'sync', 'demand'].map(via => sample(text, 'lightpool_tx_body_wait_seconds_count', { via })).reduce((x, y) => x + y)
+    await waitFor(async () => bodyWaits(await metrics()) >= 1, 15_000, 'the body wait in b\'s histogram')
+    expect(sample(await metrics(), 'lightpool_fetch_duration_seconds_count', { kind: 'tx', outcome: 'ok' })).toBeGreaterThanOrEqual(1)
   })
 
   it('keeps every acknowledged tx through kill -9 during a submission burst', async () => {
@@ -88,7 +120,7 @@ describe('lightpool node (process)', () => {
       expect(restarted.info.restoredTxs).toBeGreaterThanOrEqual(acked.length)
       await restarted.stop()
     }
-  })
+  }, 120_000) // six node starts: over 30 s when the machine is loaded
 
   it('reconnects to peers from its peer store when its bootnode is gone', async () => {
     const boot = await start({ dataDir: dir() })
@@ -119,6 +151,18 @@ describe('lightpool node (process)', () => {
     expect(families.get('lightpool_admissions_total')?.metrics.find(m => m.labels?.status === 'added')?.value).toBe('1')
     expect(families.has('lightpool_relay_reservations')).toBe(true)
     expect([...families.keys()].some(k => k.startsWith('libp2p_'))).toBe(true)
+    // Node's process metrics under the names stock dashboards query
+    expect(families.has('process_cpu_seconds_total')).toBe(true)
+    expect(families.has('nodejs_eventloop_lag_seconds')).toBe(true)
+    expect([...families.keys()].filter(k => k.startsWith('lightpool_process_'))).toEqual([])
+    expect(sample(text, 'lightpool_rpc_request_duration_seconds_count', { method: 'pool_sendTx', outcome: 'ok' })).toBe(1)
+    // promtool's lint finds nothing in lightpool's own metrics (libp2p's and prom-client's are theirs)
+    if (PROMTOOL !== undefined) {
+      const lint = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' })
+      expect(lint.error).toBeUndefined()
+      const ours = `${lint.stdout}\n${lint.stderr}`.split('\n').filter(l => /^lightpool_/.test(l) || /error/i.test(l))
+      expect(ours).toEqual([])
+    }
     const widget = await fetch(`${base}/lib/lightpool-widget.js`)
     expect(widget.status).toBe(200)
     expect(widget.headers.get('access-control-allow-origin')).toBe('*')
@@ -162,4 +206,32 @@ describe('lightpool node (process)', () => {
     expect(JSON.parse(out.stderr.trim().split('\n').at(-1)!)).toMatchObject({ sent: 12, accepted: 12, failed: 0 })
     expect(await node.call('pool_getPendingTxCount')).toBe(12)
   })
+
+  it('lightpool send takes the node\'s base URL, and every failure says what went wrong', async () => {
+    const node = await start({ dataDir: dir() })
+    const base = node.info.rpc.replace(/\/rpc$/, '')
+    const ok = await runCli(['send', '--rpc', base, '--count', '2', '--size', '2000'])
+    expect(ok.code).toBe(0)
+    expect(ok.stdout.trim().split('\n')).toHaveLength(2)
+    expect(await node.call('pool_getPendingTxCount')).toBe(2)
+
+    const wrongPath = await runCli(['send', '--rpc', `${base}/nope`, '--count', '1'])
+    expect(wrongPath.code).toBe(1)
+    expect(wrongPath.stderr).toMatch(/send failed: HTTP 404 from http:\/\/127\.0\.0\.1:\d+\/nope, not a JSON-RPC response/)
+    // a port nothing listens on (fetch refuses well-known ones such as 1 as "bad port")
+    const server = createServer()
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    const closedPort = (server.address() as AddressInfo).port
+    await new Promise(resolve => server.close(resolve))
+    const refused = await runCli(['send', '--rpc', `http://127.0.0.1:${closedPort}`, '--count', '1'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(new RegExp(`send failed: cannot reach http://127\\.0\\.0\\.1:${closedPort}/rpc: ECONNREFUSED`))
+    const notUrl = await runCli(['send', '--rpc', 'localhost:8080', '--count', '1'])
+    expect(notUrl.stderr).toMatch(/expected an http:\/\/ or https:\/\/ URL|is not a URL/)
+    const badKey = await runCli(['send', '--rpc', base, '--key', join(dir(), 'missing.key')])
+    expect(badKey.code).toBe(1)
+    expect(badKey.stderr.trim()).toMatch(/^lightpool: --key .*missing\.key: ENOENT/)
+    // no failure line ends in an empty message
+    for (const r of [wrongPath, refused, notUrl, badKey]) expect(r.stderr).not.toMatch(/: *$/m)
+  }, 120_000)
 })

@@ -11,7 +11,8 @@ import { TxTimeline, type RollupConfig } from '../../src/index.ts'
 import type { ObservedNode } from './types.ts'
 import css from './dashboard.css?inline'
 
-export { css as dashboardCss }
+/** Typed as a plain string so the published .d.ts does not name Vite's `?inline` module (a consumer's tsc cannot resolve it). */
+export const dashboardCss: string = css
 
 export interface DashboardOptions {
   /** The widget's small layout: no search, peers, submit or storage; fewer rows. */
