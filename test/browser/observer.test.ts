@@ -119,5 +119,5 @@ describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
       removeDir(fresh.dataDir)
     }
     expect(existsSync(join(OUTPUT_DIR, 'observer.png'))).toBe(true)
-  }, 90_000)
+  }, 180_000)
 })
