@@ -74,6 +74,8 @@ describe.skipIf(NO_BROWSER || !MANY_TABS)(`${TABS} browser profiles on one node'
       }).catch((e: Error) => e.message)}`))
       console.log(states.join('\n'))
       console.log(logs.slice(-80).join('\n'))
+      // what the node said meanwhile: warnings and errors
+      console.log(node.logs.filter(l => Number(l.level) >= 40).slice(-60).map(l => JSON.stringify(l)).join('\n'))
       throw err
     }
   }, 240_000)
