@@ -70,6 +70,41 @@ describe('light feed', () => {
     expect(replacedBy[second.hash]).toEqual([first.hash])
   })
 
+  it('holds one subscription per relay however many peer events arrive at once, and keeps what its snapshot listed', async () => {
+    // Seen with 16 browser tabs on one node (issue 15): identify events from
+    // the tabs' WebRTC peers and the maintain timer each started a search for
+    // relays; two searches both found the relay idle and both subscribed. The
+    // relay keeps a peer's newest subscription and closed the older one, whose
+    // end then cleared the shared snapshot in progress, so the newer one's
+    // SNAPSHOT_END emptied the tab's view and pool, and every resubscription
+    // closed the one before it.
+    const full = await startNode()
+    nodes = [full]
+    const txs = await Promise.all(Array.from({ length: 5 }, async () => await makeTx()))
+    for (const tx of txs) expect((await full.submitTx(tx.bytes)).status).toBe('added')
+    const light = await startNode({
+      mode: 'light',
+      net: { sync: { maxPagesPerPeer: 0 } },
+      // the relay named, as a tab names its relays; the timer out of the way, so the events below decide
+      feed: { client: { targets: [full.peerId.toString()], maintainIntervalMs: 60_000 } }
+    })
+    nodes.push(light)
+    await connect(light, full)
+    for (let i = 0; i < 3; i++) {
+      // libp2p's internal event bus, which its services listen on (the node's own events are a copy of it)
+      const bus = (light.libp2p as unknown as { components: { events: EventTarget } }).components.events
+      bus.dispatchEvent(new CustomEvent('peer:identify', { detail: { peerId: full.peerId, protocols: [full.net.ids.feed] } }))
+    }
+    await waitFor(() => subscribedTo(light, 1), 10_000, 'the subscription')
+    await waitFor(() => txs.every(tx => light.pool.has(tx.hash)), 10_000, 'the snapshot')
+    // long enough for a second subscription's snapshot and the first's end to have played out
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    const [stats] = light.libp2p.services.feedClient!.stats()
+    expect(stats).toMatchObject({ subscribed: true, snapshots: 1, adds: txs.length, listed: txs.length })
+    expect(txs.every(tx => light.pool.has(tx.hash))).toBe(true)
+    expect(full.libp2p.services.feedServer!.stats()).toMatchObject({ subscribers: 1 })
+  })
+
   it('keeps its subscribers out of the full node\'s tx mesh', async () => {
     const full = await startNode()
     const light = await startNode({ mode: 'light' })

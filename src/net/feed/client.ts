@@ -233,6 +233,9 @@ export class FeedClient implements Startable {
     void this.candidates().then((peers) => {
       for (const peer of peers) {
         if (active >= this.config.subscriptions || !this.running) return
+        // another search (the timer, an identify event) may have taken it meanwhile:
+        // a second stream would make the relay close the first (it keeps a peer's newest)
+        if (!this.idle(peer)) continue
         active++
         void this.subscribe(peer)
       }
@@ -246,8 +249,7 @@ export class FeedClient implements Startable {
     const out: string[] = []
     const ordered = [...this.config.targets.filter(t => connected.has(t)), ...[...connected].filter(p => !this.config.targets.includes(p))]
     for (const peer of ordered) {
-      const relay = this.relays.get(peer)
-      if (relay !== undefined && (relay.stream !== undefined || relay.retryAt > now)) continue
+      if (!this.idle(peer, now)) continue
       // a named relay is tried without waiting for identify (which a loaded
       // relay may answer late); one that does not speak the feed fails the
       // stream negotiation and backs off
@@ -263,6 +265,12 @@ export class FeedClient implements Startable {
       }
     }
     return out
+  }
+
+  /** Neither subscribed, nor subscribing, nor backing off. */
+  private idle (peer: string, now = Date.now()): boolean {
+    const relay = this.relays.get(peer)
+    return relay === undefined || (relay.stream === undefined && relay.retryAt <= now)
   }
 
   private relay (peer: string): Relay {
@@ -344,7 +352,11 @@ export class FeedClient implements Startable {
         relay.next = new Set()
         ackEvery = Math.max(1, Math.min(this.config.ackEveryBytes, Math.floor(frame.window / 4)))
       }
-      else if (frame.type === FEED_SNAPSHOT_END) this.endSnapshot(relay)
+      else if (frame.type === FEED_SNAPSHOT_END) {
+        // an END without its START would take an empty view for the relay's pool and drop everything
+        if (relay.next === undefined) throw new Error('SNAPSHOT_END without SNAPSHOT_START')
+        this.endSnapshot(relay)
+      }
       else if (frame.type === FEED_REFUSED) {
         relay.failures += 3 // look elsewhere for a while
         return `refused: ${frame.code}`
