@@ -88,6 +88,8 @@ export interface RelayFeedStats extends RelayCheckStats {
   /** snapshots received (the first, reconnects and the server's resyncs) */
   snapshots: number
   subscribedSince?: number
+  /** why the last subscription to it ended, and when (what a page's stats show of a flapping feed) */
+  lastEnded?: { at: number, reason: string }
 }
 
 export interface FeedClientEvents {
@@ -319,6 +321,7 @@ export class FeedClient implements Startable {
       const lasted = relay.stats.snapshots > 0 && reason === 'ended'
       relay.failures = lasted ? 1 : relay.failures + 1
       relay.retryAt = Date.now() + Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** (relay.failures - 1))
+      relay.stats.lastEnded = { at: Date.now(), reason }
       this.events.emit('unsubscribed', { peer, reason })
       // its view is kept: the next snapshot from it is compared against it
       this.maintain()
