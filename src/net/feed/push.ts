@@ -5,7 +5,7 @@ import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
 import { ByteReader, ByteWriter, DecodeError } from '../../codec/bytes.ts'
 import { fromHex, toHex } from '../../tx/hex.ts'
 import type { SubmitResult } from '../../validation/intake.ts'
-import type { Rule } from '../../validation/rules.ts'
+import type { Rule } from '../../tx/refusals.ts'
 import { WIRE_VERSION } from '../messages.ts'
 
 /**
