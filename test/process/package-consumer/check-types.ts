@@ -7,7 +7,7 @@ import { createLightpool as createBrowserLightpool, type BrowserLightpool } from
 import { defineLightpoolDashboard, LightpoolDashboardElement } from 'lightpool/widget'
 
 export async function core (): Promise<string> {
-  const fields: TxFields = { fee: 1n, expiresAt: Date.now() + 60_000, nullifiers: [], payload: new Uint8Array(8) }
+  const fields: TxFields = { fee: 1n, expiresAt: Date.now() + 60_000, nullifierSeeds: [], payload: new Uint8Array(8) }
   const built = await buildTx(fields, Ed25519Signer.generate())
   const pool: TxPool = new TxPool({ store: new MemoryPoolStore() })
   const best: PoolEntry | undefined = pool.best().next().value
