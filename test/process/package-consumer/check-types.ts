@@ -3,7 +3,7 @@
 // (each @ts-expect-error below fails the check if they were).
 import { buildTx, createLightpool, Ed25519Signer, MemoryPoolStore, protocolIds, TxPool, type Lightpool, type PoolEntry, type TxFields, type TxVerifier } from 'lightpool'
 import { createLogger, createRpcServer, defaults, LmdbDatastore, LmdbPoolStore, openDatabase, runNode, type NodeConfig, type RunningNode } from 'lightpool/node'
-import { createLightpool as createBrowserLightpool, type BrowserLightpool } from 'lightpool/web'
+import { createBrowserLightpool, type BrowserLightpool } from 'lightpool/web'
 import { defineLightpoolDashboard, LightpoolDashboardElement } from 'lightpool/widget'
 
 export async function core (): Promise<string> {
