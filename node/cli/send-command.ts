@@ -82,7 +82,7 @@ async function send (opts: SendOptions): Promise<number> {
     // fresh seeds: each tx spends nullifiers of its own, bound to the sender key
     const nullifierSeeds = Array.from({ length: opts.nullifiers }, () => crypto.getRandomValues(new Uint8Array(32)))
     const built = await buildTx({ fee: fee(), expiresAt: Date.now() + opts.expiresIn * 1000, nullifierSeeds, payload }, signer, { maxPayloadBytes: Math.max(payloadBytes, 1), maxNullifiers: opts.nullifiers })
-    const p = rpcCall<{ hash: string }>(opts.rpc, 'pool_sendTx', [`0x${toHex(built.bytes)}`]).then((r) => {
+    const p = rpcCall<{ hash: string }>(endpoint, 'pool_sendTx', [`0x${toHex(built.bytes)}`]).then((r) => {
       accepted++
       process.stdout.write(`${r.hash}\n`)
     }, (err: unknown) => {

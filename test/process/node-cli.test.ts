@@ -70,7 +70,7 @@ describe('lightpool node (process)', () => {
     expect(again.info.peerId).toBe(node.info.peerId)
     expect(again.info.restoredTxs).toBe(1)
     expect(await again.call('pool_getTx', [hash])).toBe(hex(tx.bytes))
-  })
+  }, 120_000) // two node starts and a clean stop: a start alone took 15-25 s under load
 
   it('two nodes over TCP share a tx submitted to one', async () => {
     const a = await start({ dataDir: dir() })
@@ -87,7 +87,7 @@ describe('lightpool node (process)', () => {
     const bodyWaits = (text: string): number => ['gossip', 'sync', 'demand'].map(via => sample(text, 'lightpool_tx_body_wait_seconds_count', { via })).reduce((x, y) => x + y)
     await waitFor(async () => bodyWaits(await metrics()) >= 1, 15_000, 'the body wait in b\'s histogram')
     expect(sample(await metrics(), 'lightpool_fetch_duration_seconds_count', { kind: 'tx', outcome: 'ok' })).toBeGreaterThanOrEqual(1)
-  })
+  }, 120_000) // two node starts: over 30 s when the machine is loaded
 
   it('keeps every acknowledged tx through kill -9 during a submission burst', async () => {
     const dataDir = dir()
@@ -133,7 +133,7 @@ describe('lightpool node (process)', () => {
     await boot.stop()
     const b2 = await start({ dataDir: bDir, args: ['--bootstrap', boot.tcpAddr, '--min-peers', '2'] })
     await waitFor(async () => (await peersOf(b2)).includes(c.info.peerId), 30_000, 'b to reconnect to c from its peer store')
-  })
+  }, 120_000) // four node starts and two peer-exchange waits of up to 30 s
 
   it('serves Prometheus metrics, a health check and the widget to any origin', async () => {
     const node = await start({ dataDir: dir() })
@@ -168,7 +168,7 @@ describe('lightpool node (process)', () => {
     expect(widget.headers.get('access-control-allow-origin')).toBe('*')
     const health = await (await fetch(`${base}/health`)).json() as Record<string, unknown>
     expect(health).toMatchObject({ status: 'ok', peerId: node.info.peerId, pendingTxs: 1 })
-  })
+  }, 120_000) // a node start: 15-25 s under load
 
   it('refuses a data dir of another network, or in use, with a clear error and no crash loop', async () => {
     const dataDir = dir()
@@ -180,7 +180,7 @@ describe('lightpool node (process)', () => {
     const foreign = await runCli(['node', '--data-dir', dataDir, '--network', 'beta', '--tcp-port', '0', '--ws-port', '0', '--http-port', '0'])
     expect(foreign.code).toBe(2)
     expect(foreign.stdout).toMatch(/belongs to network \\"alpha\\"/)
-  })
+  }, 120_000) // a node start and two refused ones
 
   it('takes settings from flags over environment over a config file', async () => {
     const dataDir = dir()
@@ -194,7 +194,7 @@ describe('lightpool node (process)', () => {
     const help = await runCli(['node', '--help'])
     expect(help.stdout).toMatch(/--relay-max-reservations/)
     expect(help.stdout).toMatch(/LIGHTPOOL_/)
-  })
+  }, 120_000) // a node start and two CLI runs
 
   it('lightpool send signs, submits and prints one hash per line', async () => {
     const node = await start({ dataDir: dir() })
@@ -205,7 +205,7 @@ describe('lightpool node (process)', () => {
     expect(hashes.every(h => /^0x[0-9a-f]{64}$/.test(h))).toBe(true)
     expect(JSON.parse(out.stderr.trim().split('\n').at(-1)!)).toMatchObject({ sent: 12, accepted: 12, failed: 0 })
     expect(await node.call('pool_getPendingTxCount')).toBe(12)
-  })
+  }, 120_000) // a node start and a 12-tx send
 
   it('lightpool send takes the node\'s base URL, and every failure says what went wrong', async () => {
     const node = await start({ dataDir: dir() })

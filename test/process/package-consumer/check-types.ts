@@ -3,11 +3,11 @@
 // (each @ts-expect-error below fails the check if they were).
 import { buildTx, createLightpool, Ed25519Signer, MemoryPoolStore, protocolIds, TxPool, type Lightpool, type PoolEntry, type TxFields, type TxVerifier } from 'lightpool'
 import { createLogger, createRpcServer, defaults, LmdbDatastore, LmdbPoolStore, openDatabase, runNode, type NodeConfig, type RunningNode } from 'lightpool/node'
-import { createLightpool as createBrowserLightpool, type BrowserLightpool } from 'lightpool/web'
+import { createBrowserLightpool, type BrowserLightpool } from 'lightpool/web'
 import { defineLightpoolDashboard, LightpoolDashboardElement } from 'lightpool/widget'
 
 export async function core (): Promise<string> {
-  const fields: TxFields = { fee: 1n, expiresAt: Date.now() + 60_000, nullifiers: [], payload: new Uint8Array(8) }
+  const fields: TxFields = { fee: 1n, expiresAt: Date.now() + 60_000, nullifierSeeds: [], payload: new Uint8Array(8) }
   const built = await buildTx(fields, Ed25519Signer.generate())
   const pool: TxPool = new TxPool({ store: new MemoryPoolStore() })
   const best: PoolEntry | undefined = pool.best().next().value

@@ -14,7 +14,7 @@ const signer = Ed25519Signer.generate()
 const built = await buildTx({
   fee: 700n,
   expiresAt: Date.now() + 600_000,
-  nullifiers: [crypto.getRandomValues(new Uint8Array(32))],
+  nullifierSeeds: [crypto.getRandomValues(new Uint8Array(32))],
   payload: crypto.getRandomValues(new Uint8Array(2_000))
 }, signer)
 if (decodeTx(built.bytes).header.fee !== 700n) throw new Error('decodeTx does not read back the fee')

@@ -1,9 +1,9 @@
 // A consumer page: a light node through the relay named in ?relay=, listing
 // the pending pool (the hashes, best first) in #txs.
-import { createLightpool } from 'lightpool/web'
+import { createBrowserLightpool } from 'lightpool/web'
 
 const params = new URLSearchParams(location.search)
-const node = await createLightpool({
+const node = await createBrowserLightpool({
   relays: [params.get('relay')],
   network: params.get('network'),
   store: 'memory',
