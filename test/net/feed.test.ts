@@ -70,6 +70,31 @@ describe('light feed', () => {
     expect(replacedBy[second.hash]).toEqual([first.hash])
   })
 
+  it('tells a subscriber that was away when a tx was mined that it was mined, not merely no longer listed', async () => {
+    // The observer's "follows a tx to mined" test timed out once under load:
+    // a removal sent while the tab's subscription was down is lost, and the
+    // next snapshot alone can only say the tx is gone ('removed').
+    const full = await startNode()
+    const light = await startNode({ mode: 'light', net: { sync: { maxPagesPerPeer: 0 } }, feed: { client: { retryBaseMs: 100 } } })
+    nodes = [full, light]
+    await connect(light, full)
+    await waitFor(() => subscribedTo(light, 1), 10_000, 'the subscription')
+    const [mined, kept] = await Promise.all([makeTx(), makeTx()])
+    for (const tx of [mined!, kept!]) expect((await full.submitTx(tx.bytes)).status).toBe('added')
+    // listed by the feed itself (gossip may bring them first)
+    await waitFor(() => light.pool.has(mined!.hash) && light.pool.has(kept!.hash) && light.libp2p.services.feedClient!.stats()[0]?.listed === 2, 10_000, 'the txs')
+
+    await light.libp2p.hangUp(full.peerId)
+    await waitFor(() => !subscribedTo(light, 1), 10_000, 'the subscription to end')
+    full.pool.markMined({ hashes: [mined!.hash] })
+    const removed: Array<{ hash: string, reason: string }> = []
+    light.pool.events.on('removed', (e) => { removed.push({ hash: e.tx.hash, reason: e.reason }) })
+    await connect(light, full)
+    await waitFor(() => !light.pool.has(mined!.hash), 15_000, 'the mined tx to go')
+    expect(removed).toEqual([{ hash: mined!.hash, reason: 'mined' }])
+    expect(light.pool.has(kept!.hash)).toBe(true)
+  })
+
   it('holds one subscription per relay however many peer events arrive at once, and keeps what its snapshot listed', async () => {
     // Seen with 16 browser tabs on one node (issue 15): identify events from
     // the tabs' WebRTC peers and the maintain timer each started a search for

@@ -10,7 +10,7 @@ import { Emitter } from '../../util/emitter.ts'
 import { LruCache } from '../../util/lru.ts'
 import {
   decodeServerFrame, encodeControlFrame, FEED_ACK, FEED_ITEMS, FEED_REFUSED, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START,
-  FEED_SUBSCRIBE, maxItemsPerFrame, type FeedItem
+  FEED_SUBSCRIBE, FINAL_REASONS, maxItemsPerFrame, type FeedItem
 } from './codec.ts'
 import { pushTx, type PushResult } from './push.ts'
 import { FeedChecker, type FeedCheckConfig, type RelayCheckStats } from './checker.ts'
@@ -38,8 +38,6 @@ import { DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig } from './client-conf
  */
 export { DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig } from './client-config.ts'
 
-/** Removals after which a tx cannot be pending anywhere. */
-const FINAL_REASONS: ReadonlySet<RemovalReason> = new Set(['mined', 'conflict', 'expired', 'invalid'])
 
 export interface FeedClientInit {
   protocol: string

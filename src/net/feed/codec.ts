@@ -38,6 +38,9 @@ export const FEED_ACK = 17
 const OP_ADD = 0
 const OP_REMOVE = 1
 
+/** Removals after which a tx cannot be pending anywhere (the client applies them at once; the server ends snapshots with recent ones). */
+export const FINAL_REASONS: ReadonlySet<RemovalReason> = new Set(['mined', 'conflict', 'expired', 'invalid'])
+
 /** Removal reasons on the wire, by index: append only. */
 export const REMOVAL_REASONS: readonly RemovalReason[] = ['replaced', 'evicted', 'expired', 'mined', 'conflict', 'invalid', 'store-failed', 'removed']
 

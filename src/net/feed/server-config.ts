@@ -42,6 +42,15 @@ export interface FeedServerConfig {
   stallTimeoutMs: number
   /** Time a new stream has to send its SUBSCRIBE frame. Default 5 s. */
   subscribeTimeoutMs: number
+  /**
+   * Final removals (mined, conflict, expired, invalid) remembered to end every
+   * snapshot with: a subscriber whose subscription was down when one was sent
+   * learns the reason, not a bare "no longer listed". Default 256 (~8.7 kB of
+   * removal items per snapshot at most).
+   */
+  finalRemovalMemory: number
+  /** How long a final removal stays in that memory. Default 120 s (a reconnect's backoff is far shorter). */
+  finalRemovalWindowMs: number
 }
 
 export const DEFAULT_FEED_SERVER_CONFIG: Readonly<FeedServerConfig> = Object.freeze({
@@ -53,7 +62,9 @@ export const DEFAULT_FEED_SERVER_CONFIG: Readonly<FeedServerConfig> = Object.fre
   maxQueueBytes: 64 * 1024,
   keepaliveMs: 20_000,
   stallTimeoutMs: 60_000,
-  subscribeTimeoutMs: 5_000
+  subscribeTimeoutMs: 5_000,
+  finalRemovalMemory: 256,
+  finalRemovalWindowMs: 120_000
 })
 
 export interface FeedServerInit {

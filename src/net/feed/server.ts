@@ -3,9 +3,10 @@ import type { Connection, Startable, Stream } from '@libp2p/interface'
 import type { PoolEntry, RemovalReason, TxPool } from '../../pool/pool.ts'
 import {
   decodeClientFrame, encodeAddItem, encodeControlFrame, encodeItemsFrame, encodeRemoveItem,
-  FEED_ACK, FEED_REFUSED, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START, FEED_SUBSCRIBE, ITEMS_HEADER_BYTES,
+  FEED_ACK, FEED_REFUSED, FINAL_REASONS, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START, FEED_SUBSCRIBE, ITEMS_HEADER_BYTES,
   MAX_CLIENT_FRAME_BYTES, type RefusalCode
 } from './codec.ts'
+import { LruCache } from '../../util/lru.ts'
 import { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerConfig, type FeedServerInit, type FeedServerStats } from './server-config.ts'
 
 export { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerConfig, type FeedServerInit, type FeedServerStats } from './server-config.ts'
@@ -70,12 +71,15 @@ export class FeedServer implements Startable {
    * goes when its newcomer is stored or removed.
    */
   private readonly heldRemovals = new Map<string, Uint8Array[]>()
+  /** Recent final removals of fed txs (hash → item, when): every snapshot ends with them (see finalRemovalMemory). */
+  private readonly finalRemovals: LruCache<string, { item: Uint8Array, at: number }>
   private readonly counters = { framesSent: 0, bytesSent: 0, itemsFed: 0, resyncs: 0, drops: 0, refused: 0 }
 
   constructor (components: FeedServerComponents, init: FeedServerInit) {
     this.components = components
     this.init = init
     this.config = Object.freeze({ ...DEFAULT_FEED_SERVER_CONFIG, ...init.config })
+    this.finalRemovals = new LruCache(Math.max(1, this.config.finalRemovalMemory))
   }
 
   readonly [Symbol.toStringTag] = 'lightpool-feed-server'
@@ -139,7 +143,9 @@ export class FeedServer implements Startable {
       this.heldRemovals.set(by, held)
       return
     }
-    this.enqueueLive(encodeRemoveItem(tx.hash, reason))
+    const item = encodeRemoveItem(tx.hash, reason)
+    if (FINAL_REASONS.has(reason) && this.config.finalRemovalMemory > 0) this.finalRemovals.set(tx.hash, { item, at: Date.now() })
+    this.enqueueLive(item)
   }
 
   /** Sends the removals held for `by` (see onRemoved): it is fed, or it is gone. */
@@ -330,10 +336,34 @@ export class FeedServer implements Startable {
     sub.cursor = cursor
     if (items.length > 0) this.send(sub, encodeItemsFrame(items))
     if (done && this.subscribers.get(sub.peer) === sub) {
+      this.sendFinalRemovals(sub)
       this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_END }))
       sub.phase = 'live'
       sub.cursor = undefined
     }
+  }
+
+  /**
+   * Inside the snapshot, before its END: the recent final removals. A
+   * subscriber that held one of these txs from before its subscription
+   * dropped removes it with its reason (a mined tx's page says mined), rather
+   * than on the snapshot's END as merely no longer listed.
+   */
+  private sendFinalRemovals (sub: Subscriber): void {
+    const since = Date.now() - this.config.finalRemovalWindowMs
+    let items: Uint8Array[] = []
+    let bytes = ITEMS_HEADER_BYTES
+    for (const [hash, { item, at }] of [...this.finalRemovals.entries()]) {
+      if (at < since) { this.finalRemovals.delete(hash); continue }
+      if (items.length > 0 && bytes + item.byteLength > this.config.maxFrameBytes) {
+        this.send(sub, encodeItemsFrame(items))
+        items = []
+        bytes = ITEMS_HEADER_BYTES
+      }
+      items.push(item)
+      bytes += item.byteLength
+    }
+    if (items.length > 0) this.send(sub, encodeItemsFrame(items))
   }
 
   private tick (): void {
