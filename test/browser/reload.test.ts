@@ -14,8 +14,15 @@ describe.skipIf(NO_BROWSER)('reload from IndexedDB (Chromium)', () => {
   const session = useSiteAndChromium()
   const { nodes, logs } = session
 
-  const pendingShown = async (page: Page): Promise<string[]> =>
-    await page.$$eval('.lp-txs tbody tr:not([hidden]) .lp-hash', els => els.map(e => e.textContent ?? ''))
+  /**
+   * The hashes the table shows, once it shows `count` rows: the page draws at
+   * most every 200–500 ms (web/ui/pool-view.ts paces its frames), so the DOM
+   * may trail the pool by a frame.
+   */
+  const pendingShown = async (page: Page, count = 30): Promise<string[]> => {
+    await page.waitForFunction((n) => document.querySelectorAll('.lp-txs tbody tr:not([hidden]) .lp-hash').length >= n, count, { timeout: 10_000 }).catch(() => {})
+    return await page.$$eval('.lp-txs tbody tr:not([hidden]) .lp-hash', els => els.map(e => e.textContent ?? ''))
+  }
 
   async function loaded (page: Page): Promise<void> {
     await page.waitForFunction(() => window.lightpoolObserver?.node !== undefined, null, { timeout: 20_000 })

@@ -60,10 +60,22 @@ export interface FeedCheckerInit {
   unbacked: (peer: string, hash: string, why: string) => void
   /** Relays subscribed now, and since when (a relay that was not subscribed when a tx was listed cannot have missed it). */
   subscribedSince: () => Map<string, number>
+  /** Does `peer`'s feed still list `hash`? A relay that answers 'missing' for a tx it has since removed (mined, replaced) told the truth. */
+  stillListed: (peer: string, hash: string) => boolean
   random?: () => number
 }
 
 interface Sighting { at: number, meta: TxMeta, by: Set<string> }
+
+/**
+ * How long a relay's 'missing' answer waits for the relay's removal of that
+ * tx before it counts as an unbacked listing. A tx mined or replaced between
+ * the listing and the check is rightly missing, and its removal can trail the
+ * fetch answer by the feed's flush interval (50 ms) plus a loaded
+ * subscriber's queue: without the wait, a tab opened on a tx just mined
+ * distrusted an honest relay and dropped its listings (seen in CI).
+ */
+export const MISSING_GRACE_MS = 3_000
 
 export class FeedChecker {
   readonly config: Readonly<FeedCheckConfig>
@@ -111,6 +123,10 @@ export class FeedChecker {
         body = await this.init.fetchFrom(peer, meta.hash, limit.signal)
       } catch {
         return undefined // unreachable or slow: not evidence either way
+      }
+      if (body === 'missing') {
+        await new Promise(resolve => setTimeout(resolve, MISSING_GRACE_MS))
+        if (!this.init.stillListed(peer, meta.hash)) return undefined
       }
       this.of(peer).checked++
       const why = body === 'missing' ? 'listed a tx it cannot serve' : await this.init.verify(body, meta)

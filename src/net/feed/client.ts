@@ -140,7 +140,11 @@ export class FeedClient implements Startable {
         },
         verify: check.verify,
         unbacked: (peer, hash, why) => { this.distrust(peer, `listed ${hash}: ${why}`) },
-        subscribedSince: () => new Map([...this.relays.values()].filter(r => r.stream !== undefined && r.stats.subscribedSince !== undefined).map(r => [r.peer, r.stats.subscribedSince!]))
+        subscribedSince: () => new Map([...this.relays.values()].filter(r => r.stream !== undefined && r.stats.subscribedSince !== undefined).map(r => [r.peer, r.stats.subscribedSince!])),
+        stillListed: (peer, hash) => {
+          const relay = this.relays.get(peer)
+          return relay !== undefined && (relay.view.has(hash) || relay.next?.has(hash) === true)
+        }
       })
     }
   }
