@@ -11,14 +11,20 @@ afterEach(async () => { await stopAll(nodes); nodes = [] })
 /** Peers that never ping on their own within a test. */
 const quiet = { liveness: { intervalMs: 600_000 } }
 
-/** Replaces a node's ping handler; `answer` false makes it read the ping and never reply. */
-async function pingHandler (node: Lightpool, onPing: () => void, answer = true): Promise<void> {
+/**
+ * Replaces a node's ping handler; `answer` false makes it read the ping and
+ * never reply; `delayMs` says how long it waits before the n-th answer.
+ */
+async function pingHandler (node: Lightpool, onPing: () => void, answer = true, delayMs: (n: number) => number = () => 0): Promise<void> {
   await node.libp2p.unhandle(PING_PROTOCOL)
+  let n = 0
   await node.libp2p.handle(PING_PROTOCOL, async (stream: Stream) => {
     onPing()
+    const wait = delayMs(n++)
     const bytes = byteStream(stream)
     const challenge = await bytes.read({ bytes: 32 })
     if (!answer) return
+    if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
     await bytes.write(challenge)
     await stream.close()
   }, { runOnLimitedConnection: true })
@@ -59,13 +65,47 @@ describe('connection liveness', () => {
     await connect(mute, hub)
     await connect(noPing, hub)
 
-    await waitFor(() => hub.libp2p.getConnections(mute.peerId).length === 0, 3_000, 'the dead connection to be closed')
-    expect(pinged).toBeGreaterThan(0)
+    // missesBeforeClose 2: a miss at 300 ms, then one at 600 ms more
+    await waitFor(() => hub.libp2p.getConnections(mute.peerId).length === 0, 5_000, 'the dead connection to be closed')
+    expect(pinged).toBeGreaterThanOrEqual(2)
+    expect(hub.libp2p.services.liveness.stats()).toMatchObject({ missed: 2, closed: 1 })
     // it answered the negotiation with "not supported": alive, as libp2p's monitor counts it
     expect(hub.libp2p.getConnections(noPing.peerId).length).toBeGreaterThan(0)
   })
 
+  it('keeps a connection whose peer was slow to answer once: one miss is asked again, with a longer wait', async () => {
+    // the peer stalls its first answer past timeoutMs (a starved browser tab), then answers at once
+    const hub = await startNode({ liveness: { intervalMs: 300, slots: 1, timeoutMs: 300 } })
+    const slow = await startNode(quiet)
+    nodes = [hub, slow]
+    let pinged = 0
+    await pingHandler(slow, () => { pinged++ }, true, n => n === 0 ? 450 : 0)
+    await connect(slow, hub)
+
+    await waitFor(() => hub.libp2p.services.liveness.stats().answered >= 3, 5_000, 'three answered pings')
+    // with one miss closing it (the old rule), the connection was gone after the first 300 ms
+    expect(hub.libp2p.services.liveness.stats()).toMatchObject({ missed: 1, closed: 0 })
+    expect(hub.libp2p.getConnections(slow.peerId).length).toBeGreaterThan(0)
+    expect(pinged).toBeGreaterThanOrEqual(4)
+  })
+
+  it('waits as long as a connection\'s round trips say: a peer that always answers in 400 ms misses no ping after the first', async () => {
+    const hub = await startNode({ liveness: { intervalMs: 300, slots: 1, timeoutMs: 300 } })
+    const far = await startNode(quiet)
+    nodes = [hub, far]
+    await pingHandler(far, () => {}, true, () => 400)
+    await connect(far, hub)
+
+    await waitFor(() => hub.libp2p.services.liveness.stats().answered >= 5, 10_000, 'five answered pings')
+    // the first ping knows no round trip yet and misses at 300 ms; its retry and every later ping wait for srtt + 4 × rttvar
+    expect(hub.libp2p.services.liveness.stats()).toMatchObject({ missed: 1, closed: 0 })
+    const conn = hub.libp2p.getConnections(far.peerId)[0]!
+    expect(conn.rtt).toBeGreaterThanOrEqual(400)
+    expect(hub.libp2p.services.liveness.waitFor(conn)).toBeGreaterThan(400)
+  })
+
   it('refuses a nonsensical configuration', async () => {
     await expect(startNode({ liveness: { slots: 0 } })).rejects.toThrow(/liveness.slots/)
+    await expect(startNode({ liveness: { timeoutMs: 5_000, maxTimeoutMs: 1_000 } })).rejects.toThrow(/liveness.maxTimeoutMs/)
   })
 })
