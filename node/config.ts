@@ -90,7 +90,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'announce', flag: 'announce', kind: 'list', default: [], help: 'multiaddrs to advertise instead of the listen ones (public IP or DNS name)' },
   { key: 'bootstrap', flag: 'bootstrap', kind: 'list', default: [], help: 'bootnode multiaddrs, each ending in /p2p/<peer id>' },
   { key: 'minPeers', flag: 'min-peers', kind: 'int', min: 0, max: 1000, default: 6, help: 'dial stored peers, bootnodes and exchanged peers while below this many' },
-  { key: 'maxConnections', flag: 'max-connections', kind: 'int', min: 1, max: 100_000, default: 300, help: 'most open connections (libp2p prunes beyond)' },
+  { key: 'maxConnections', flag: 'max-connections', kind: 'int', min: 1, max: 100_000, default: 1200, help: 'most open connections (libp2p prunes beyond); each feed subscriber (a browser tab) holds one, so at least --feed-max-subscribers' },
   { key: 'p2pMaxPending', flag: 'p2p-max-pending', kind: 'int', min: 1, max: 100_000, default: P2P.maxPendingConnections, help: 'inbound p2p connections mid-handshake at once, every address and transport together (libp2p default: 10)' },
   { key: 'p2pMaxPendingPerAddress', flag: 'p2p-max-pending-per-address', kind: 'int', min: 1, max: 100_000, default: P2P.maxPendingPerAddress, help: 'inbound p2p connections mid-handshake from one IPv4 address or IPv6 /64' },
   { key: 'p2pMaxConnectionsPerAddress', flag: 'p2p-max-connections-per-address', kind: 'int', min: 1, max: 100_000, default: P2P.maxConnectionsPerAddress, help: 'inbound p2p connections (and WebSocket sockets) one IPv4 address or IPv6 /64 may hold open' },
@@ -112,7 +112,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'relayUnlimited', flag: 'relay-unlimited', kind: 'bool', default: false, help: 'relayed connections have no data or duration limit (only for a relay meant to carry browser traffic)' },
   { key: 'feed', flag: 'feed', kind: 'bool', default: true, help: 'serve the light feed and lightpush to light nodes (full mode) or follow relays by it (light mode) (--no-feed: gossipsub only)' },
   { key: 'feedMaxSubscribers', flag: 'feed-max-subscribers', kind: 'int', min: 0, max: 1_000_000, default: 1024, help: 'light nodes subscribed to the feed at once; relay feed memory ≤ this × (feed-queue-bytes + feed-window-bytes)' },
-  { key: 'feedMaxSubscribersPerIp', flag: 'feed-max-subscribers-per-ip', kind: 'int', min: 0, max: 1_000_000, default: 256, help: 'feed subscriptions from one IP address (tabs behind one NAT share one)' },
+  { key: 'feedMaxSubscribersPerIp', flag: 'feed-max-subscribers-per-ip', kind: 'int', min: 0, max: 1_000_000, default: P2P.maxConnectionsPerAddress, help: 'feed subscriptions from one IP address (tabs behind one NAT share one); at most --p2p-max-connections-per-address, as each holds a connection' },
   { key: 'feedQueueBytes', flag: 'feed-queue-bytes', kind: 'int', min: 1024, max: 64 * MiB, default: 64 * 1024, help: 'bytes queued for one subscriber that is behind; past it the queue is dropped and the subscriber resynced' },
   { key: 'feedWindowBytes', flag: 'feed-window-bytes', kind: 'int', min: 1024, max: 64 * MiB, default: 64 * 1024, help: 'bytes sent to one subscriber and not yet acknowledged, at most' },
   { key: 'feedFlushMs', flag: 'feed-flush-ms', kind: 'int', min: 1, max: 10_000, default: 50, help: 'how long live feed items are coalesced into one frame (100 tx/s → 20 frames/s per subscriber)' },
@@ -213,7 +213,24 @@ export function validateConfig (config: NodeConfig): NodeConfig {
     }
   }
   if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(config.network)) throw new ConfigError(`--network ${config.network}: lowercase letters, digits and dashes, at most 32`)
+  validateFeedCapacity(config)
   return config
+}
+
+/**
+ * A feed subscriber holds one p2p connection, so a feed cap above the
+ * connection caps could never be reached: the node would prune or refuse the
+ * connections first, and the operator would think the node serves more tabs
+ * than it can (the old defaults: 1 024 subscribers on 300 connections).
+ */
+function validateFeedCapacity (config: NodeConfig): void {
+  if (!config.feed || config.mode !== 'full') return
+  if (config.feedMaxSubscribers > config.maxConnections) {
+    throw new ConfigError(`--feed-max-subscribers ${config.feedMaxSubscribers} exceeds --max-connections ${config.maxConnections}: each subscriber holds a connection; raise --max-connections (full-node peers need some too) or lower the feed cap`)
+  }
+  if (config.feedMaxSubscribersPerIp > config.p2pMaxConnectionsPerAddress) {
+    throw new ConfigError(`--feed-max-subscribers-per-ip ${config.feedMaxSubscribersPerIp} exceeds --p2p-max-connections-per-address ${config.p2pMaxConnectionsPerAddress}: each subscriber holds a connection; raise both or lower the feed cap`)
+  }
 }
 
 export function defaults (): NodeConfig {

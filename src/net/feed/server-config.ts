@@ -6,8 +6,10 @@ export interface FeedServerConfig {
   /** Subscriptions served at once; more are refused. Default 1024. */
   maxSubscribers: number
   /**
-   * Subscriptions from one IP address. Tabs behind one NAT share an address,
-   * so this is generous; it stops one host from taking every slot. Default 256.
+   * Subscriptions from one IP address; it stops one host from taking every
+   * slot. Tabs behind one NAT share an address, and each holds one
+   * connection, so it is the same as the full node's inbound connections
+   * per address (64): a higher cap could not be reached. Default 64.
    */
   maxSubscribersPerIp: number
   /**
@@ -55,7 +57,7 @@ export interface FeedServerConfig {
 
 export const DEFAULT_FEED_SERVER_CONFIG: Readonly<FeedServerConfig> = Object.freeze({
   maxSubscribers: 1024,
-  maxSubscribersPerIp: 256,
+  maxSubscribersPerIp: 64,
   flushIntervalMs: 50,
   maxFrameBytes: 16 * 1024,
   windowBytes: 64 * 1024,
