@@ -5,7 +5,7 @@ import { webSockets } from '@libp2p/websockets'
 import type { PrivateKey } from '@libp2p/interface'
 import { IDBDatastore } from 'datastore-idb'
 import type { Datastore } from 'interface-datastore'
-import { createLightpool, type Lightpool, type LightpoolInit, protocolIds, type NodeMode, type PoolStore } from '../src/index.ts'
+import { createLightpool, type Lightpool, type LightpoolInit, protocolIds, type NodeMode, type PoolStore, type RelayFeedStats } from '../src/index.ts'
 import { BrowserConnectivity, browserConnectivity, RelayDialGuard, type ConnectivityInit } from './connectivity.ts'
 import { browserGater, insecureRule, type InsecureRule } from './gater.ts'
 import { IdbPoolStore, type IdbPoolStoreInit } from './store/idb-pool-store.ts'
@@ -57,6 +57,8 @@ export interface BrowserLightpool extends Lightpool {
   readonly slot: number
   readonly relays: string[]
   readonly insecure: InsecureRule
+  /** What the feed of each relay this tab follows has brought, and what its checks found. */
+  feedStats: () => RelayFeedStats[]
 }
 
 /** The peer ids in relay multiaddrs (…/p2p/<id>). */
@@ -172,6 +174,7 @@ export async function createBrowserLightpool (init: BrowserLightpoolInit): Promi
     slot: tab.slot,
     relays: [...init.relays],
     insecure,
+    feedStats: () => node.libp2p.services.feedClient?.stats() ?? [],
     stop: async () => {
       try {
         await stop()

@@ -73,6 +73,13 @@ describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
     await page.keyboard.press('Escape')
     expect(await page.evaluate((h) => window.lightpoolObserver!.node!.pool.get(h)?.hasBody, low)).toBe(true)
     await page.fill('.lp-search', '')
+
+    // the feed this tab follows is on the page: the node, followed, all 100 listed,
+    // and the opened tx checked against it, nothing unbacked, missed or alone
+    const feedLine = `.lp-feed[data-peer="${node.info.peerId}"]`
+    await page.waitForFunction((sel) => / 100 listed/.test(document.querySelector(sel)?.textContent ?? '') && /checked [1-9]/.test(document.querySelector(sel)?.textContent ?? ''), feedLine, { timeout: 10_000 })
+    expect(await page.getAttribute(feedLine, 'data-state')).toBe('following')
+    expect(await page.textContent(feedLine)).toMatch(/unbacked 0 · missed 0 · alone 0/)
   }, 60_000)
 
   it('keeps rendering at 100 tx/s with a bounded DOM and writes a screenshot for review', async () => {

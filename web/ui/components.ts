@@ -1,4 +1,4 @@
-import type { PoolEntry } from '../../src/index.ts'
+import type { PoolEntry, RelayFeedStats } from '../../src/index.ts'
 import { connectionKind, type ConnectionKind, type ConnectivityStatus } from '../connectivity.ts'
 import { h, setAttr, setText, svg } from './dom.ts'
 import { compactFee, formatBytes, formatCount, formatDuration, formatFee, formatRate, formatTime, shortPeerId } from './format.ts'
@@ -339,22 +339,54 @@ export class PeerPanel {
   private readonly list: HTMLUListElement
   private readonly self: HTMLElement
   private readonly relays: HTMLUListElement
+  private readonly feeds: HTMLUListElement
   private shown = ''
+  private feedsShown = ''
 
   constructor (node: ObservedNode | undefined) {
     this.self = h('code', { class: 'lp-peer-self', text: node?.peerId.toString() ?? '…' })
     this.relays = h('ul', { class: 'lp-relays' })
+    this.feeds = h('ul', { class: 'lp-feeds', attrs: { 'data-testid': 'feeds' } })
     this.list = h('ul', { class: 'lp-peers' })
     const id = `lp-peers-${Math.random().toString(36).slice(2, 8)}`
     this.el = h('section', { class: 'lp-card lp-peers-card', attrs: { 'aria-labelledby': id } },
       h('h2', { class: 'lp-card-title', text: 'Peers', attrs: { id } }),
       h('p', { class: 'lp-self' }, h('span', { class: 'lp-muted', text: 'This tab’s peer id' }), this.self),
       h('h3', { class: 'lp-subtitle', text: 'Relays' }), this.relays,
+      h('h3', { class: 'lp-subtitle', text: 'Feeds followed' }), this.feeds,
       h('h3', { class: 'lp-subtitle', text: 'Connections' }), this.list)
+  }
+
+  /**
+   * One line per relay whose feed this tab follows: what it lists and what
+   * the tab's checks found of it. A relay that hides txs shows as `missed`
+   * (others listed them, it did not), one that invents or lists alone as
+   * `alone` or `unbacked`; a distrusted one is not followed until the time shown.
+   */
+  private updateFeeds (stats: readonly RelayFeedStats[], now: number): void {
+    const key = JSON.stringify(stats.map(s => [s.peer, s.subscribed, s.listed, s.checked, s.unbacked, s.missed, s.alone, s.distrustedUntil !== undefined && s.distrustedUntil > now, s.lastEnded?.reason]))
+    if (key === this.feedsShown) return
+    this.feedsShown = key
+    const items = stats.map(s => {
+      const distrusted = s.distrustedUntil !== undefined && s.distrustedUntil > now
+      const state = distrusted ? 'distrusted' : s.subscribed ? 'following' : 'down'
+      const what = distrusted
+        ? `distrusted until ${formatTime(s.distrustedUntil!)}: a listing it could not back`
+        : s.subscribed ? `following · ${formatCount(s.listed)} listed` : `not followed${s.lastEnded === undefined ? '' : ` · ended: ${s.lastEnded.reason}`}`
+      const checks = `checked ${formatCount(s.checked)} · unbacked ${formatCount(s.unbacked)} · missed ${formatCount(s.missed)} · alone ${formatCount(s.alone)}`
+      return h('li', { class: 'lp-feed', attrs: { 'data-state': state, 'data-peer': s.peer } },
+        h('span', { class: 'lp-dot', attrs: { 'aria-hidden': 'true' } }),
+        h('code', { class: 'lp-peer-id', text: shortPeerId(s.peer), attrs: { title: s.peer } }),
+        h('span', { class: 'lp-muted', text: what }),
+        h('span', { class: 'lp-feed-checks lp-muted', text: checks, attrs: { title: 'checked: bodies fetched to check its listings; unbacked: listings it could not back; missed: txs other relays listed and it did not; alone: txs it listed and no other followed relay did' } }))
+    })
+    if (items.length === 0) items.push(h('li', { class: 'lp-muted', text: 'No feed followed (this node listens to gossip only).' }))
+    this.feeds.replaceChildren(...items)
   }
 
   update (node: ObservedNode, now = Date.now()): void {
     setText(this.self, node.peerId.toString())
+    this.updateFeeds(node.feedStats?.() ?? [], now)
     const st = node.connectivity?.status()
     if (st === undefined) return
     const key = JSON.stringify([st.relays.map(r => [r.state, r.reserved, r.retryAt === undefined ? 0 : Math.ceil((r.retryAt - now) / 1000)]), st.connections.map(c => [c.peerId, c.kind, c.direction])])

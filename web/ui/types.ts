@@ -1,4 +1,4 @@
-import type { NodeMode, TxPool, SubmitResult } from '../../src/index.ts'
+import type { NodeMode, RelayFeedStats, TxPool, SubmitResult } from '../../src/index.ts'
 import type { BrowserConnectivity } from '../connectivity.ts'
 import type { IdbPoolStore } from '../store/idb-pool-store.ts'
 
@@ -12,4 +12,6 @@ export interface ObservedNode {
   submitTx: (bytes: Uint8Array) => Promise<SubmitResult>
   readonly connectivity?: BrowserConnectivity
   readonly storage?: IdbPoolStore | undefined
+  /** Per relay followed by the light feed: what it listed, and what the tab's checks found of it. */
+  feedStats?: () => readonly RelayFeedStats[]
 }
