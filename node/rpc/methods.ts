@@ -12,7 +12,7 @@
  * | pool_sendTx(tx)                     | { hash }, or error -32001 / -32002                  |
  * | pool_isValidTx(tx)                  | { valid, status, rule?, message?, hash? }           |
  * | pool_getTx(hash)                    | tx hex of a pending tx (a light node fetches it from a peer), or null |
- * | pool_getTxStatus(hash)              | { status: pending/mined/dropped/unknown, reason?, by? } |
+ * | pool_getTxStatus(hash)              | { status: pending/mined/dropped/unknown, reason?, by?, history? } |
  * | pool_getPendingTxs({limit?, after?})| { txs: [summary], next? } best first; pass `next` as `after` |
  * | pool_getPendingTxCount()            | number                                              |
  * | pool_status()                       | { count, bytes, withBody, maxCount, maxBytes, minFee, feeFloor } |

@@ -106,7 +106,7 @@ describe('JSON-RPC envelopes', () => {
     const replies = res.json()
     expect(replies.map((r: any) => [r.id, r.error?.code ?? 'ok'])).toEqual([[1, 'ok'], [2, -32601], [null, -32600], [3, -32602], [4, -32600], [5, 'ok']])
     expect(replies[0].result).toEqual({ hash: `0x${tx.hash}` })
-    expect(replies[5].result).toEqual({ status: 'pending' })
+    expect(replies[5].result).toMatchObject({ status: 'pending' })
   })
 
   it('answers an internal failure with -32603 and no detail, and logs it', async () => {

@@ -130,9 +130,9 @@ describe('pool_getTxStatus', () => {
   it('is pending, then dropped with the reason, and unknown for a tx never seen', async () => {
     const tx = await makeTx()
     await node.submitTx(tx.bytes)
-    expect(await result(plain.url, 'pool_getTxStatus', [`0x${tx.hash}`])).toEqual({ status: 'pending' })
+    expect(await result(plain.url, 'pool_getTxStatus', [`0x${tx.hash}`])).toMatchObject({ status: 'pending' })
     node.pool.remove(tx.hash, 'expired')
-    expect(await result(plain.url, 'pool_getTxStatus', [tx.hash])).toEqual({ status: 'dropped', reason: 'expired' })
+    expect(await result(plain.url, 'pool_getTxStatus', [tx.hash])).toMatchObject({ status: 'dropped', reason: 'expired' })
     expect(await result(plain.url, 'pool_getTxStatus', [`0x${'cd'.repeat(32)}`])).toEqual({ status: 'unknown' })
   })
 
@@ -142,7 +142,13 @@ describe('pool_getTxStatus', () => {
     const second = await makeTx({ fee: 200n, nullifierSeeds: [nullifier] })
     await result(plain.url, 'pool_sendTx', [hex(first.bytes)])
     await result(plain.url, 'pool_sendTx', [hex(second.bytes)])
-    expect(await result(plain.url, 'pool_getTxStatus', [first.hash])).toEqual({ status: 'dropped', reason: 'replaced', by: `0x${second.hash}` })
+    expect(await result(plain.url, 'pool_getTxStatus', [first.hash])).toMatchObject({ status: 'dropped', reason: 'replaced', by: `0x${second.hash}` })
+    // its story, step by step, from the same timeline the observer's tx page reads
+    const { history } = await result(plain.url, 'pool_getTxStatus', [first.hash]) as { history: Array<{ at: number, status: string, by?: string }> }
+    expect(history.map(s => s.status)).toEqual(['pending', 'replaced'])
+    expect(history[1]!.by).toBe(`0x${second.hash}`)
+    expect(history[1]!.at).toBeGreaterThanOrEqual(history[0]!.at)
+    expect(await result(plain.url, 'pool_getTxStatus', [second.hash])).toMatchObject({ status: 'pending', history: [{ status: 'pending' }] })
   })
 })
 
@@ -278,14 +284,14 @@ describe('admin methods', () => {
     await node.submitTx(tx.bytes)
     expect(await result(admin.url, 'pool_markMined', [{ hashes: [`0x${tx.hash}`] }])).toEqual({ removed: 1 })
     expect(node.pool.has(tx.hash)).toBe(false)
-    expect(await result(admin.url, 'pool_getTxStatus', [tx.hash])).toEqual({ status: 'mined' })
+    expect(await result(admin.url, 'pool_getTxStatus', [tx.hash])).toMatchObject({ status: 'mined' })
     // the server without admin watches the same pool
-    expect(await result(plain.url, 'pool_getTxStatus', [tx.hash])).toEqual({ status: 'mined' })
+    expect(await result(plain.url, 'pool_getTxStatus', [tx.hash])).toMatchObject({ status: 'mined' })
 
     const other = await makeTx()
     await node.submitTx(other.bytes)
     expect(await result(admin.url, 'pool_markMined', { nullifiers: other.meta.nullifiers })).toEqual({ removed: 1 })
-    expect(await result(admin.url, 'pool_getTxStatus', [other.hash])).toEqual({ status: 'dropped', reason: 'conflict' })
+    expect(await result(admin.url, 'pool_getTxStatus', [other.hash])).toMatchObject({ status: 'dropped', reason: 'conflict' })
 
     for (const params of [[{}], [{ hashes: 'x' }], [{ hashes: ['0x12'] }], [{ nullifiers: [1] }]]) {
       expect((await call(admin.url, 'pool_markMined', params)).error?.code, JSON.stringify(params)).toBe(-32602)
@@ -297,7 +303,7 @@ describe('admin methods', () => {
     await node.submitTx(tx.bytes)
     expect(await result(admin.url, 'pool_removeTx', [`0x${tx.hash}`])).toBe(true)
     expect(await result(admin.url, 'pool_removeTx', [tx.hash])).toBe(false)
-    expect(await result(admin.url, 'pool_getTxStatus', [tx.hash])).toEqual({ status: 'dropped', reason: 'removed' })
+    expect(await result(admin.url, 'pool_getTxStatus', [tx.hash])).toMatchObject({ status: 'dropped', reason: 'removed' })
   })
 })
 

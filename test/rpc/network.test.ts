@@ -38,7 +38,7 @@ describe('a tx submitted over RPC', () => {
 
     const viaB: string = await result(rpcB.url, 'pool_getTx', [tx.hash])
     expect(equals(Buffer.from(viaB.slice(2), 'hex'), tx.bytes)).toBe(true)
-    expect(await result(rpcB.url, 'pool_getTxStatus', [`0x${tx.hash}`])).toEqual({ status: 'pending' })
+    expect(await result(rpcB.url, 'pool_getTxStatus', [`0x${tx.hash}`])).toMatchObject({ status: 'pending' })
     await waitFor(() => watcher.notifications.length === 1, 5_000, 'the newTxs notification from B')
     expect(watcher.notifications[0]).toMatchObject({ subscription: sub, result: { hash: `0x${tx.hash}`, hasBody: true } })
     await watcher.close()
