@@ -100,6 +100,7 @@ export function registerNodeMetrics (registry: Registry, node: Lightpool, relay?
     mirrored('lightpool_feed_bytes_sent_total', 'feed bytes sent to subscribers', () => feed.stats().bytesSent)
     mirrored('lightpool_feed_items_total', 'announcements and removals fed (once each, whatever the subscriber count)', () => feed.stats().itemsFed)
     mirrored('lightpool_feed_resyncs_total', 'subscribers that fell behind their queue cap and were resynced', () => feed.stats().resyncs)
+    mirrored('lightpool_feed_resumes_total', 'subscribers back from a disconnect sent what they missed from the journal, not a snapshot', () => feed.stats().resumes)
     mirrored('lightpool_feed_drops_total', 'subscribers dropped (stalled or broke the protocol)', () => feed.stats().drops)
     mirrored('lightpool_feed_refused_total', 'subscriptions refused by the subscriber caps', () => feed.stats().refused)
   }

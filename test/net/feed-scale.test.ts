@@ -108,7 +108,7 @@ describe('light feed, 60 light nodes on a relay', () => {
     const server = relay.libp2p.services.feedServer!
     const stream = await slow.libp2p.dialProtocol(relay.peerId, relay.net.ids.feed)
     const lp = lpStream(stream, { maxDataLength: 64 * 1024 })
-    stream.send(encodeControlFrame({ type: FEED_SUBSCRIBE, flags: 0 }))
+    stream.send(encodeControlFrame({ type: FEED_SUBSCRIBE }))
     const listed = new Set<string>()
     let read = 0
     let snapshots = 0

@@ -9,8 +9,8 @@ import { deadline } from '../../util/deadline.ts'
 import { Emitter } from '../../util/emitter.ts'
 import { LruCache } from '../../util/lru.ts'
 import {
-  decodeServerFrame, encodeControlFrame, FEED_ACK, FEED_ITEMS, FEED_REFUSED, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START,
-  FEED_SUBSCRIBE, FINAL_REASONS, maxItemsPerFrame, type FeedItem
+  decodeServerFrame, encodeControlFrame, FEED_ACK, FEED_ITEMS, FEED_REFUSED, FEED_RESUMED, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START,
+  FEED_SUBSCRIBE, FINAL_REASONS, maxItemsPerFrame, type FeedCursor, type FeedItem
 } from './codec.ts'
 import { pushTx, type PushResult } from './push.ts'
 import { FeedChecker, type FeedCheckConfig, type RelayCheckStats } from './checker.ts'
@@ -29,9 +29,18 @@ import { DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig } from './client-conf
  * - a removal for a final reason (mined, conflict, expired, invalid) removes
  *   the tx at once: it cannot come back; one for a local reason (replaced,
  *   evicted) removes it once no subscribed relay still has it;
- * - a snapshot (at every subscription, and after the server's resync) is
- *   the relay's whole pool: what this node had from that relay and does not
- *   see again left the pool meanwhile, so a reconnect leaves no gap.
+ * - a snapshot (at the first subscription, at a reconnect that cannot
+ *   resume, and after the server's resync) is the relay's whole pool: what
+ *   this node had from that relay and does not see again left the pool
+ *   meanwhile, so a reconnect leaves no gap;
+ * - a reconnect resumes: the client keeps the relay's view and the cursor of
+ *   the last live item it applied from it (the relay's epoch and the item's
+ *   seq) across the disconnect and sends the cursor with its SUBSCRIBE; a
+ *   relay that still journals what came after answers RESUMED and sends just
+ *   that, so a tab back from a network blip costs it a few items instead of
+ *   a snapshot of its pool. Live items carry their seqs: one that does not
+ *   follow the last applied (a gap) ends the subscription, and the next one
+ *   starts without a cursor, with a snapshot.
  *
  * A subscription that ends is retried with a backoff; a refusing or failing
  * relay is passed over for another one meanwhile.
@@ -83,8 +92,10 @@ export interface RelayFeedStats extends RelayCheckStats {
   /** adds of txs already listed (from another relay, or its own snapshot) */
   duplicates: number
   removals: number
-  /** snapshots received (the first, reconnects and the server's resyncs) */
+  /** snapshots received (the first, reconnects that could not resume and the server's resyncs) */
   snapshots: number
+  /** reconnects resumed from the cursor (the relay sent what was missed, no snapshot) */
+  resumes: number
   subscribedSince?: number
   /** why the last subscription to it ended, and when (what a page's stats show of a flapping feed) */
   lastEnded?: { at: number, reason: string }
@@ -103,6 +114,13 @@ interface Relay {
   view: Set<string>
   /** the view being rebuilt by a snapshot in progress */
   next: Set<string> | undefined
+  /**
+   * The last live item applied to `view` (the relay's epoch and the item's
+   * seq), kept across a disconnect for the next SUBSCRIBE to resume from.
+   * None while a snapshot is in progress, after a gap or distrust: the next
+   * subscription takes a snapshot.
+   */
+  cursor: FeedCursor | undefined
   stream: Stream | undefined
   stats: Omit<RelayFeedStats, keyof RelayCheckStats>
   failures: number
@@ -185,6 +203,7 @@ export class FeedClient implements Startable {
     const only = [...relay.view, ...(relay.next ?? [])].filter(h => ![...this.relays.values()].some(r => r !== relay && r.stream !== undefined && (r.view.has(h) || r.next?.has(h) === true)))
     relay.view = new Set()
     relay.next = undefined
+    relay.cursor = undefined
     relay.stream?.abort(new Error('distrusted'))
     for (const hash of only) this.removeLocally(hash, 'invalid')
     this.init.check?.distrust(peer, detail)
@@ -284,10 +303,11 @@ export class FeedClient implements Startable {
         peer,
         view: new Set(),
         next: undefined,
+        cursor: undefined,
         stream: undefined,
         failures: 0,
         retryAt: 0,
-        stats: { peer, subscribed: false, listed: 0, frames: 0, bytes: 0, adds: 0, duplicates: 0, removals: 0, snapshots: 0 }
+        stats: { peer, subscribed: false, listed: 0, frames: 0, bytes: 0, adds: 0, duplicates: 0, removals: 0, snapshots: 0, resumes: 0 }
       }
       this.relays.set(peer, relay)
     }
@@ -306,10 +326,11 @@ export class FeedClient implements Startable {
       })
       if (!this.running) throw new Error('stopping')
       relay.stream = stream
-      stream.send(encodeControlFrame({ type: FEED_SUBSCRIBE, flags: 0 }))
+      const resume = relay.cursor
+      stream.send(encodeControlFrame(resume === undefined ? { type: FEED_SUBSCRIBE } : { type: FEED_SUBSCRIBE, resume }))
       relay.stats.subscribedSince = Date.now()
       this.events.emit('subscribed', { peer })
-      reason = await this.read(relay, stream)
+      reason = await this.read(relay, stream, resume)
     } catch (err) {
       reason = (err as Error).message
       if ((err as Error).name === 'DecodeError' || (err as Error).name === 'InvalidDataLengthError') {
@@ -320,22 +341,31 @@ export class FeedClient implements Startable {
       relay.stream = undefined
       relay.next = undefined
       delete relay.stats.subscribedSince
-      const lasted = relay.stats.snapshots > 0 && reason === 'ended'
+      const lasted = (relay.stats.snapshots > 0 || relay.stats.resumes > 0) && reason === 'ended'
       relay.failures = lasted ? 1 : relay.failures + 1
       relay.retryAt = Date.now() + Math.min(this.config.retryMaxMs, this.config.retryBaseMs * 2 ** (relay.failures - 1))
       relay.stats.lastEnded = { at: Date.now(), reason }
       this.events.emit('unsubscribed', { peer, reason })
-      // its view is kept: the next snapshot from it is compared against it
+      // its view is kept (and its cursor, unless a snapshot was cut short): the
+      // next subscription resumes from it, or its snapshot is compared against it
       this.maintain()
     }
   }
 
-  /** Reads frames until the stream ends; resolves with why it ended. */
-  private async read (relay: Relay, stream: Stream): Promise<string> {
+  /**
+   * Reads frames until the stream ends; resolves with why it ended. `resume`:
+   * the cursor the SUBSCRIBE carried. Throws on a protocol error (a frame out
+   * of place, a gap in the live items' seqs).
+   */
+  private async read (relay: Relay, stream: Stream, resume: FeedCursor | undefined): Promise<string> {
     const lp = lpStream(stream, { maxDataLength: this.config.maxFrameBytes })
     const maxItems = maxItemsPerFrame(this.config.maxFrameBytes)
     let unacked = 0
     let ackEvery = this.config.ackEveryBytes
+    /** live items may come: after SNAPSHOT_END or RESUMED on this stream */
+    let live = false
+    /** the cursor of the snapshot in progress, the relay's once it ends */
+    let snapshotAt: FeedCursor | undefined
     while (this.running) {
       let bytes
       // one cleared timer per read: AbortSignal.timeout would leave one armed per frame for the whole silence timeout
@@ -352,17 +382,45 @@ export class FeedClient implements Startable {
       const frame = decodeServerFrame(bytes.subarray(), maxItems, this.init.limits)
       relay.stats.frames++
       relay.stats.bytes += bytes.byteLength
-      if (frame.type === FEED_ITEMS) for (const item of frame.items) this.apply(relay, item)
-      else if (frame.type === FEED_SNAPSHOT_START) {
+      if (frame.type === FEED_ITEMS) {
+        if (frame.items.length > 0) {
+          if (frame.seq === 0) {
+            if (relay.next === undefined) throw new Error('snapshot items outside a snapshot')
+          } else {
+            if (!live || relay.cursor === undefined) throw new Error('live items before SNAPSHOT_END or RESUMED')
+            if (frame.seq !== relay.cursor.seq + 1) {
+              // the relay skipped items (or repeats some): what this node holds from it can no longer be trusted to match
+              const last = relay.cursor.seq
+              relay.cursor = undefined
+              throw new Error(`feed gap: items from seq ${frame.seq} after ${last}`)
+            }
+            relay.cursor = { epoch: relay.cursor.epoch, seq: frame.seq + frame.items.length - 1 }
+          }
+          for (const item of frame.items) this.apply(relay, item)
+        }
+      } else if (frame.type === FEED_SNAPSHOT_START) {
         relay.next = new Set()
+        // until it ends, the view is not one any cursor describes
+        relay.cursor = undefined
+        snapshotAt = { epoch: frame.epoch, seq: frame.seq }
+        live = false
         ackEvery = Math.max(1, Math.min(this.config.ackEveryBytes, Math.floor(frame.window / 4)))
-      }
-      else if (frame.type === FEED_SNAPSHOT_END) {
+      } else if (frame.type === FEED_SNAPSHOT_END) {
         // an END without its START would take an empty view for the relay's pool and drop everything
-        if (relay.next === undefined) throw new Error('SNAPSHOT_END without SNAPSHOT_START')
+        if (relay.next === undefined || snapshotAt === undefined) throw new Error('SNAPSHOT_END without SNAPSHOT_START')
         this.endSnapshot(relay)
-      }
-      else if (frame.type === FEED_REFUSED) {
+        relay.cursor = snapshotAt
+        snapshotAt = undefined
+        live = true
+      } else if (frame.type === FEED_RESUMED) {
+        // only as the answer to this stream's cursor, and only first
+        if (resume === undefined || live || relay.next !== undefined || relay.cursor !== resume || frame.epoch !== resume.epoch || frame.seq !== resume.seq) {
+          throw new Error('RESUMED not answering this subscription\'s cursor')
+        }
+        relay.stats.resumes++
+        live = true
+        ackEvery = Math.max(1, Math.min(this.config.ackEveryBytes, Math.floor(frame.window / 4)))
+      } else if (frame.type === FEED_REFUSED) {
         relay.failures += 3 // look elsewhere for a while
         return `refused: ${frame.code}`
       }

@@ -3,10 +3,12 @@ import type { Connection, Startable, Stream } from '@libp2p/interface'
 import type { PoolEntry, RemovalReason, TxPool } from '../../pool/pool.ts'
 import {
   decodeClientFrame, encodeAddItem, encodeControlFrame, encodeItemsFrame, encodeRemoveItem,
-  FEED_ACK, FEED_REFUSED, FINAL_REASONS, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START, FEED_SUBSCRIBE, ITEMS_HEADER_BYTES,
-  MAX_CLIENT_FRAME_BYTES, type RefusalCode
+  FEED_ACK, FEED_REFUSED, FEED_RESUMED, FINAL_REASONS, FEED_SNAPSHOT_END, FEED_SNAPSHOT_START, FEED_SUBSCRIBE, ITEMS_HEADER_BYTES,
+  MAX_CLIENT_FRAME_BYTES, type FeedCursor, type RefusalCode
 } from './codec.ts'
+import { FeedJournal } from './journal.ts'
 import { LruCache } from '../../util/lru.ts'
+import { META_FIXED_BYTES } from '../../tx/meta-codec.ts'
 import { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerConfig, type FeedServerInit, type FeedServerStats } from './server-config.ts'
 
 export { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerConfig, type FeedServerInit, type FeedServerStats } from './server-config.ts'
@@ -23,6 +25,18 @@ export { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerC
  * wait in the subscriber's queue and follow it, in order, so nothing falls in
  * between.
  *
+ * Resuming: every live item gets a sequence number (`seq`, in feed order,
+ * under this server's random `epoch`), and the most recent ones stay in a
+ * journal shared by every subscriber (`resumeJournalBytes`). A subscriber
+ * that comes back names the last one it applied; if the epoch is this
+ * server's and the journal still holds the next, it is answered RESUMED and
+ * sent the journal from there (through its window, as live items), then live
+ * items: no snapshot. Else (this server restarted, the journal has moved on,
+ * or what it missed is more than a snapshot would be) it gets a snapshot.
+ * Each ITEMS frame of live items carries its first item's seq, so the
+ * subscriber can tell it missed none: a subscriber's queue is always a run
+ * of consecutive seqs, and so is what it is sent.
+ *
  * A tx is fed only once the pool holds it durably ('stored'), the rule
  * gossip forwarding follows: announcing is a promise to serve the body.
  *
@@ -32,9 +46,12 @@ export { DEFAULT_FEED_SERVER_CONFIG, type FeedServerComponents, type FeedServerC
  *
  * Memory: a subscriber's queue is capped (`maxQueueBytes`); one that falls
  * further behind loses its queue and is resynced (a fresh snapshot), and one
- * that acknowledges nothing for `stallTimeoutMs` is dropped. So the relay
- * holds at most maxSubscribers × (maxQueueBytes + windowBytes) for the feed.
- */type Phase = 'snapshot' | 'live' | 'resync'
+ * that acknowledges nothing for `stallTimeoutMs` is dropped. A resuming
+ * subscriber reads the shared journal, which costs it nothing of its own. So
+ * the relay holds at most resumeJournalBytes + maxSubscribers ×
+ * (maxQueueBytes + windowBytes) for the feed.
+ */
+type Phase = 'snapshot' | 'replay' | 'live' | 'resync'
 
 interface Subscriber {
   peer: string
@@ -42,7 +59,13 @@ interface Subscriber {
   stream: Stream
   phase: Phase
   /** snapshot paging position (the pool's rank cursor) */
-  cursor: string | undefined
+  pageCursor: string | undefined
+  /**
+   * The seq of the next live item it is owed beyond what it was sent and
+   * what its queue holds (so its queue is seqs nextSeq - queue.length …
+   * nextSeq - 1). Replaying, the next item to send it from the journal.
+   */
+  nextSeq: number
   queue: Uint8Array[]
   queueBytes: number
   unacked: number
@@ -73,19 +96,28 @@ export class FeedServer implements Startable {
   private readonly heldRemovals = new Map<string, Uint8Array[]>()
   /** Recent final removals of fed txs (hash → item, when): every snapshot ends with them (see finalRemovalMemory). */
   private readonly finalRemovals: LruCache<string, { item: Uint8Array, at: number }>
-  private readonly counters = { framesSent: 0, bytesSent: 0, itemsFed: 0, resyncs: 0, drops: 0, refused: 0 }
+  private readonly counters = { framesSent: 0, bytesSent: 0, itemsFed: 0, resyncs: 0, resumes: 0, drops: 0, refused: 0 }
+  /** This run's 64 random bits: a cursor from another run (before a restart) does not resume. */
+  private epoch = 0n
+  /** The seq of the last live item (0: none yet); the batch is the last `batch.length` of them. */
+  private seq = 0
+  private journal: FeedJournal
 
   constructor (components: FeedServerComponents, init: FeedServerInit) {
     this.components = components
     this.init = init
     this.config = Object.freeze({ ...DEFAULT_FEED_SERVER_CONFIG, ...init.config })
     this.finalRemovals = new LruCache(Math.max(1, this.config.finalRemovalMemory))
+    this.journal = new FeedJournal(this.config.resumeJournalBytes)
   }
 
   readonly [Symbol.toStringTag] = 'lightpool-feed-server'
 
   async start (): Promise<void> {
     const { pool } = this.init
+    this.epoch = new DataView(crypto.getRandomValues(new Uint8Array(8)).buffer).getBigUint64(0)
+    this.seq = 0
+    this.journal = new FeedJournal(this.config.resumeJournalBytes)
     for (const tx of pool.best()) if (tx.hasBody) this.fed.add(tx.hash)
     this.unsubscribe.push(pool.events.on('stored', ({ tx }) => { this.onStored(tx) }))
     this.unsubscribe.push(pool.events.on('removed', ({ tx, reason, by }) => { this.onRemoved(tx, reason, by) }))
@@ -114,7 +146,7 @@ export class FeedServer implements Startable {
   stats (): FeedServerStats {
     let queuedBytes = 0
     for (const sub of this.subscribers.values()) queuedBytes += sub.queueBytes
-    return { subscribers: this.subscribers.size, ...this.counters, queuedBytes }
+    return { subscribers: this.subscribers.size, ...this.counters, queuedBytes, journalBytes: this.journal.bytes }
   }
 
   // ---- pool events → one shared batch ----
@@ -156,13 +188,21 @@ export class FeedServer implements Startable {
     for (const item of held) this.enqueueLive(item)
   }
 
+  /** Numbers a live item (the next seq), journals it and batches it for the subscribers. */
   private enqueueLive (item: Uint8Array): void {
     this.counters.itemsFed++
+    // the batch is always the last items numbered (flushedSeq): it goes before the next is numbered
+    if (this.batch.length > 0 && (this.subscribers.size === 0 || this.batchBytes + item.byteLength + ITEMS_HEADER_BYTES > this.config.maxFrameBytes)) this.flush()
+    this.journal.append(++this.seq, item)
     if (this.subscribers.size === 0) return
-    if (this.batchBytes + item.byteLength + ITEMS_HEADER_BYTES > this.config.maxFrameBytes && this.batch.length > 0) this.flush()
     this.batch.push(item)
     this.batchBytes += item.byteLength
     this.flushTimer ??= setTimeout(() => { this.flush() }, this.config.flushIntervalMs)
+  }
+
+  /** The seq of the last live item flushed: subscribers have been sent or have queued every item up to it (or, replaying, read them from the journal). */
+  private flushedSeq (): number {
+    return this.seq - this.batch.length
   }
 
   /** Sends the batch: one frame shared by every caught-up subscriber; the others queue its items. */
@@ -171,13 +211,21 @@ export class FeedServer implements Startable {
     this.flushTimer = undefined
     const items = this.batch
     const bytes = this.batchBytes
+    const first = this.flushedSeq() + 1
     this.batch = []
     this.batchBytes = 0
     if (items.length === 0) return
     let frame: Uint8Array | undefined
     for (const sub of this.subscribers.values()) {
+      if (sub.phase === 'replay' || sub.phase === 'resync') continue // the journal has these / the next snapshot covers them
+      if (sub.nextSeq !== first) {
+        // cannot happen (every path keeps a subscriber's items consecutive); were it to, a gap is healed by a snapshot
+        this.resync(sub)
+        continue
+      }
+      sub.nextSeq += items.length
       if (sub.phase === 'live' && sub.queue.length === 0 && this.canSend(sub)) {
-        frame ??= encodeItemsFrame(items)
+        frame ??= encodeItemsFrame(items, first)
         this.send(sub, frame)
       } else {
         this.queueItems(sub, items, bytes)
@@ -186,16 +234,20 @@ export class FeedServer implements Startable {
   }
 
   private queueItems (sub: Subscriber, items: Uint8Array[], bytes: number): void {
-    if (sub.phase === 'resync') return // its queue is gone: the next snapshot covers these
     if (sub.queueBytes + bytes > this.config.maxQueueBytes) {
-      sub.queue = []
-      sub.queueBytes = 0
-      sub.phase = 'resync'
-      this.counters.resyncs++
+      this.resync(sub)
       return
     }
     for (const item of items) sub.queue.push(item)
     sub.queueBytes += bytes
+  }
+
+  /** Drops what the subscriber is owed; its next frames are a fresh snapshot (pump). */
+  private resync (sub: Subscriber): void {
+    sub.queue = []
+    sub.queueBytes = 0
+    sub.phase = 'resync'
+    this.counters.resyncs++
   }
 
   // ---- per subscriber ----
@@ -208,9 +260,11 @@ export class FeedServer implements Startable {
     const peer = connection.remotePeer.toString()
     const ip = remoteIp(connection)
     const lp = lpStream(stream, { maxDataLength: MAX_CLIENT_FRAME_BYTES })
+    let resume: FeedCursor | undefined
     try {
       const first = decodeClientFrame((await lp.read({ signal: AbortSignal.timeout(this.config.subscribeTimeoutMs) })).subarray())
       if (first.type !== FEED_SUBSCRIBE) throw new Error('expected SUBSCRIBE')
+      resume = first.resume
     } catch (err) {
       this.init.penalize?.(peer, `feed subscribe: ${(err as Error).message}`)
       stream.abort(err as Error)
@@ -225,11 +279,18 @@ export class FeedServer implements Startable {
       await stream.close().catch(() => { stream.abort(new Error('refused')) })
       return
     }
-    const sub: Subscriber = { peer, ip, stream, phase: 'snapshot', cursor: undefined, queue: [], queueBytes: 0, unacked: 0, waitingDrain: false, lastSentAt: 0, fullSince: undefined }
+    const sub: Subscriber = { peer, ip, stream, phase: 'snapshot', pageCursor: undefined, nextSeq: 0, queue: [], queueBytes: 0, unacked: 0, waitingDrain: false, lastSentAt: 0, fullSince: undefined }
     this.subscribers.set(peer, sub)
     this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1)
     stream.addEventListener('close', () => { this.forget(sub) }, { once: true })
-    this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_START, window: this.config.windowBytes }))
+    if (resume !== undefined && this.canResume(resume)) {
+      sub.phase = 'replay'
+      sub.nextSeq = resume.seq + 1
+      this.counters.resumes++
+      this.send(sub, encodeControlFrame({ type: FEED_RESUMED, window: this.config.windowBytes, epoch: this.epoch, seq: resume.seq }))
+    } else {
+      this.startSnapshot(sub)
+    }
     this.pump(sub)
     try {
       while (this.subscribers.get(peer) === sub) {
@@ -245,6 +306,27 @@ export class FeedServer implements Startable {
       if (!ended) this.init.penalize?.(peer, `feed: ${(err as Error).message}`)
       this.drop(sub, err as Error)
     }
+  }
+
+  /**
+   * Can a subscriber whose last item was `cursor` be sent what it missed
+   * from the journal? Not if the cursor is from another run, or the journal
+   * no longer holds the item after it, or it names an item not yet flushed
+   * (not one this server sent), or what it missed is more than a snapshot of
+   * the pool now (~an announcement per tx fed).
+   */
+  private canResume (cursor: FeedCursor): boolean {
+    const end = this.flushedSeq()
+    if (cursor.epoch !== this.epoch || cursor.seq > end || !this.journal.holds(cursor.seq + 1)) return false
+    return this.journal.bytesBetween(cursor.seq + 1, end) <= this.fed.size * SNAPSHOT_ITEM_BYTES
+  }
+
+  /** SNAPSHOT_START, then pages (pump): the snapshot covers every item flushed; the batch follows it (queued at the next flush). */
+  private startSnapshot (sub: Subscriber): void {
+    sub.phase = 'snapshot'
+    sub.pageCursor = undefined
+    sub.nextSeq = this.flushedSeq() + 1
+    this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_START, window: this.config.windowBytes, epoch: this.epoch, seq: sub.nextSeq - 1 }))
   }
 
   private admit (ip: string): RefusalCode | undefined {
@@ -276,18 +358,19 @@ export class FeedServer implements Startable {
     }
   }
 
-  /** Sends what a subscriber is owed (a resync mark, snapshot pages, its queue) while its window allows. */
+  /** Sends what a subscriber is owed (a resync mark, snapshot pages, the journal, its queue) while its window allows. */
   private pump (sub: Subscriber): void {
     while (this.subscribers.get(sub.peer) === sub && this.canSend(sub)) {
       sub.fullSince = undefined
       if (sub.phase === 'resync') {
-        sub.phase = 'snapshot'
-        sub.cursor = undefined
-        this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_START, window: this.config.windowBytes }))
+        this.startSnapshot(sub)
       } else if (sub.phase === 'snapshot') {
         this.sendSnapshotPage(sub)
+      } else if (sub.phase === 'replay') {
+        this.sendJournalFrame(sub)
       } else if (sub.queue.length > 0) {
-        this.send(sub, encodeItemsFrame(this.takeFromQueue(sub)))
+        const first = sub.nextSeq - sub.queue.length
+        this.send(sub, encodeItemsFrame(this.takeFromQueue(sub), first))
       } else {
         return
       }
@@ -307,11 +390,32 @@ export class FeedServer implements Startable {
     return out
   }
 
+  /**
+   * One frame of the journal for a resuming subscriber, from its next seq;
+   * once it has every item flushed, it is live (the batch comes at the next
+   * flush). Fallen behind what the journal holds, it is resynced.
+   */
+  private sendJournalFrame (sub: Subscriber): void {
+    const end = this.flushedSeq()
+    if (sub.nextSeq > end) {
+      sub.phase = 'live'
+      return
+    }
+    if (!this.journal.holds(sub.nextSeq)) {
+      this.resync(sub)
+      return
+    }
+    const items = this.journal.take(sub.nextSeq, end, this.config.maxFrameBytes - ITEMS_HEADER_BYTES)
+    const first = sub.nextSeq
+    sub.nextSeq += items.length
+    this.send(sub, encodeItemsFrame(items, first))
+  }
+
   /** One frame of the snapshot, best first from the cursor; SNAPSHOT_END after the last. */
   private sendSnapshotPage (sub: Subscriber): void {
     const items: Uint8Array[] = []
     let bytes = ITEMS_HEADER_BYTES
-    let cursor = sub.cursor
+    let cursor = sub.pageCursor
     let done = false
     while (!done) {
       const page = this.init.pool.page(cursor === undefined ? { limit: SNAPSHOT_SCAN } : { limit: SNAPSHOT_SCAN, cursor })
@@ -333,13 +437,13 @@ export class FeedServer implements Startable {
       if (full) break
       if (page.next === undefined) done = true
     }
-    sub.cursor = cursor
+    sub.pageCursor = cursor
     if (items.length > 0) this.send(sub, encodeItemsFrame(items))
     if (done && this.subscribers.get(sub.peer) === sub) {
       this.sendFinalRemovals(sub)
       this.send(sub, encodeControlFrame({ type: FEED_SNAPSHOT_END }))
       sub.phase = 'live'
-      sub.cursor = undefined
+      sub.pageCursor = undefined
     }
   }
 
@@ -398,6 +502,9 @@ export class FeedServer implements Startable {
 
 /** Pool entries scanned per step of a snapshot page (the page itself is capped by bytes). */
 const SNAPSHOT_SCAN = 256
+
+/** A snapshot's bytes per tx, about: an announcement with one nullifier. */
+const SNAPSHOT_ITEM_BYTES = 1 + META_FIXED_BYTES + 32
 
 function remoteIp (connection: Connection): string {
   for (const c of connection.remoteAddr.getComponents()) {
