@@ -1,5 +1,5 @@
 /**
- * npm run bench:relay [-- --light 200 --full 4 --rate 100 --seconds 20 --size 40000 --procs 4 --modes feed,gossipsub]
+ * npm run bench:relay [-- --light 200 --raw 1000 --full 4 --rate 100 --seconds 20 --size 40000 --procs 4 --modes feed,gossipsub,feed-raw]
  *
  * What one relay costs to serve N light nodes (tabs). This process runs the
  * relay alone; M full nodes (publishing `rate` txs/s of `size` bytes between
@@ -8,11 +8,20 @@
  * Two modes in one run, same parameters:
  *   feed       light nodes follow the relay by its light feed (src/net/feed)
  *   gossipsub  today's path without it: light nodes on the tx topic
+ *   feed-raw   `raw` (1 000) feed subscribers that are only what the relay
+ *              sees of a tab (relay/raw-subscribers.ts: a connection, the feed
+ *              stream, acks; no pool): the relay at a thousand tabs, which a
+ *              2-core machine cannot hold as real light nodes beside the relay
  *
  * One JSON line per mode:
  *   coverage             (light node, tx) pairs listed ÷ all pairs, 5 s after the last publish
  *   listed_within_1s     pairs listed within 1 s of publish ÷ all pairs
  *   t_list_p50/p99_ms    publish (submitted at a full node) → listed at a light node
+ *   t_relay_p50/p99_ms   publish → stored at the relay (gossip and the relay's fetch)
+ *   t_feed_p50/p99_ms    stored at the relay → listed at a light node: the feed's own part
+ *   full/light_procs_cpu_ms_per_s  the other processes' CPU: when the relay's and
+ *                        theirs reach machine_cores × 1000, the latencies measure
+ *                        a saturated machine
  *   relay_cpu_ms_per_s   the relay process's CPU (user + system) per second of the run
  *   relay_bytes_out_per_light_per_tx  stream payload bytes the light nodes
  *                        received (all from the relay) ÷ (N × txs); noise and
@@ -28,6 +37,7 @@
  *                        (cost per light node taken as proportional to the rate)
  */
 import { fork, type ChildProcess } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { tcp } from '@libp2p/tcp'
@@ -37,12 +47,13 @@ import type { WorkerInit } from './relay/worker.ts'
 const { values: args } = parseArgs({
   options: {
     light: { type: 'string', default: '200' },
+    raw: { type: 'string', default: '1000' },
     full: { type: 'string', default: '4' },
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '20' },
     size: { type: 'string', default: '40000' },
     procs: { type: 'string', default: '4' },
-    modes: { type: 'string', default: 'feed,gossipsub' }
+    modes: { type: 'string', default: 'feed,gossipsub,feed-raw' }
   }
 })
 const num = (name: keyof typeof args): number => {
@@ -56,7 +67,9 @@ const RATE = num('rate')
 const SECONDS = num('seconds')
 const SIZE = num('size')
 const PROCS = Math.max(1, num('procs'))
-const MODES = String(args.modes).split(',') as Array<'feed' | 'gossipsub'>
+const RAW = num('raw')
+type Mode = 'feed' | 'gossipsub' | 'feed-raw'
+const MODES = String(args.modes).split(',') as Mode[]
 /** after the last publish, time for the last listings to arrive */
 const DRAIN_MS = 5_000
 
@@ -82,7 +95,7 @@ function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
 }
 
-async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: number | undefined): Promise<Record<string, unknown>> {
+async function run (mode: Mode, light: number, baselineCpu: number | undefined): Promise<Record<string, unknown>> {
   const LIGHT = light
   const network = `relaybench-${mode}`
   const relay: Lightpool = await createLightpool({
@@ -90,21 +103,21 @@ async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: numb
     transports: [tcp()],
     listen: ['/ip4/127.0.0.1/tcp/0'],
     connectionManager: { maxConnections: LIGHT + FULL + 100, inboundConnectionThreshold: 100_000, maxIncomingPendingConnections: 1000, dialTimeout: 30_000, inboundUpgradeTimeout: 30_000 },
-    feed: { enabled: mode === 'feed', server: { maxSubscribers: LIGHT + 10, maxSubscribersPerIp: LIGHT + 10 } },
+    feed: { enabled: mode !== 'gossipsub', server: { maxSubscribers: LIGHT + 10, maxSubscribersPerIp: LIGHT + 10 } },
     pool: { maxCount: 100_000, maxBytes: 2 ** 40 },
     net: { peers: { minPeers: 0 } }
   })
   const relayAddr = relay.libp2p.getMultiaddrs()[0]!.toString()
   const workers: Worker[] = []
   try {
-    const full = startWorker({ role: 'full', count: FULL, relay: relayAddr, network, feed: mode === 'feed' })
+    const full = startWorker({ role: 'full', count: FULL, relay: relayAddr, network, feed: mode !== 'gossipsub' })
     workers.push(full)
     await full.next('ready')
     const lights: Worker[] = []
     for (let p = 0; p < Math.min(PROCS, LIGHT); p++) {
       const procs = Math.min(PROCS, LIGHT)
       const count = Math.floor(LIGHT / procs) + (p < LIGHT % procs ? 1 : 0)
-      lights.push(startWorker({ role: 'light', count, relay: relayAddr, network, feed: mode === 'feed' }))
+      lights.push(startWorker({ role: mode === 'feed-raw' ? 'raw' : 'light', count, relay: relayAddr, network, feed: mode !== 'gossipsub' }))
     }
     workers.push(...lights)
     await Promise.all(lights.map(async w => await w.next('ready')))
@@ -117,6 +130,9 @@ async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: numb
     await Promise.all(workers.map(async w => await w.next('measuring')))
     let peakRss = process.memoryUsage().rss
     const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 250)
+    // when the relay holds each tx durably: what it feeds from then on is the feed's own delay
+    const storedAt = new Map<string, number>()
+    relay.pool.events.on('stored', ({ tx }) => { if (!storedAt.has(tx.hash)) storedAt.set(tx.hash, performance.timeOrigin + performance.now()) })
     const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     full.proc.send({ type: 'publish', rate: RATE })
@@ -128,15 +144,25 @@ async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: numb
     clearInterval(rssTimer)
 
     full.proc.send({ type: 'report' })
-    const published = new Map<string, number>((await full.next('report')).published)
+    const fullReport = await full.next('report') as { published: Array<[string, number]>, cpuMsPerS: number }
+    const published = new Map<string, number>(fullReport.published)
+    let lightCpuMsPerS = 0
     let pairs = 0
     let within1s = 0
     let bytes = 0
+    /** light nodes whose listings were timed (feed-raw: one subscriber in ten) */
+    let timed = 0
     const latencies: number[] = []
+    /** relay stored → listed at a light node */
+    const feedLatencies: number[] = []
+    /** publish → stored at the relay (the publishers and the relay's fetch, before any feed) */
+    const relayLatencies = [...published].flatMap(([hash, sent]) => storedAt.has(hash) ? [Math.max(0, storedAt.get(hash)! - sent)] : []).sort((a, b) => a - b)
     for (const w of lights) {
       w.proc.send({ type: 'report' })
-      const report = await w.next('report') as { listed: Array<Array<[string, number]>>, bytes: number[] }
+      const report = await w.next('report') as { listed: Array<Array<[string, number]>>, bytes: number[], cpuMsPerS: number }
+      lightCpuMsPerS += report.cpuMsPerS
       for (const node of report.listed) {
+        timed++
         const at = new Map(node)
         for (const [hash, sent] of published) {
           const t = at.get(hash)
@@ -144,18 +170,22 @@ async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: numb
           pairs++
           const ms = Math.max(0, t - sent)
           latencies.push(ms)
+          const stored = storedAt.get(hash)
+          if (stored !== undefined) feedLatencies.push(Math.max(0, t - stored))
           if (ms <= 1000) within1s++
         }
       }
       for (const b of report.bytes) bytes += b
     }
     latencies.sort((a, b) => a - b)
-    const all = LIGHT * published.size
+    feedLatencies.sort((a, b) => a - b)
+    const all = timed * published.size
     const cpuMsPerS = (cpu.user + cpu.system) / 1000 / elapsedS
     return {
       bench: 'relay',
       mode,
       light_nodes: LIGHT,
+      timed_light_nodes: timed,
       full_nodes: FULL,
       rate: RATE,
       seconds: SECONDS,
@@ -167,11 +197,20 @@ async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: numb
       listed_within_1s: all === 0 ? null : +(within1s / all).toFixed(4),
       t_list_p50_ms: +percentile(latencies, 0.5).toFixed(1),
       t_list_p99_ms: +percentile(latencies, 0.99).toFixed(1),
+      // the two halves of t_list: publish → the relay stores it; the relay stores it → a light node lists it
+      t_relay_p50_ms: +percentile(relayLatencies, 0.5).toFixed(1),
+      t_relay_p99_ms: +percentile(relayLatencies, 0.99).toFixed(1),
+      t_feed_p50_ms: +percentile(feedLatencies, 0.5).toFixed(1),
+      t_feed_p99_ms: +percentile(feedLatencies, 0.99).toFixed(1),
       relay_cpu_ms_per_s: +cpuMsPerS.toFixed(1),
-      relay_bytes_out_per_light_per_tx: all === 0 ? null : +(bytes / all).toFixed(1),
+      relay_bytes_out_per_light_per_tx: LIGHT * published.size === 0 ? null : +(bytes / (LIGHT * published.size)).toFixed(1),
       relay_rss_mb: +(peakRss / 2 ** 20).toFixed(1),
       light_per_core_at_100_tx_s: LIGHT === 0 || baselineCpu === undefined ? null : perCore(cpuMsPerS, baselineCpu, LIGHT),
-      ...(mode === 'feed' ? { feed: relay.libp2p.services.feedServer?.stats() } : { relay_mesh_peers: relay.libp2p.services.pubsub.getMeshPeers(relay.net.ids.txTopic).length })
+      // the other processes on the machine: when relay + these near its cores × 1000, latency measures the machine
+      full_procs_cpu_ms_per_s: +fullReport.cpuMsPerS.toFixed(1),
+      light_procs_cpu_ms_per_s: +lightCpuMsPerS.toFixed(1),
+      machine_cores: availableParallelism(),
+      ...(mode !== 'gossipsub' ? { feed: relay.libp2p.services.feedServer?.stats() } : { relay_mesh_peers: relay.libp2p.services.pubsub.getMeshPeers(relay.net.ids.txTopic).length })
     }
   } finally {
     for (const w of workers) w.proc.send({ type: 'stop' })
@@ -180,14 +219,19 @@ async function run (mode: 'feed' | 'gossipsub', light: number, baselineCpu: numb
   }
 }
 
-/** Light nodes per core at 100 tx/s from the cost above the baseline (see the header). */
-function perCore (cpuMsPerS: number, baselineMsPerS: number, light: number): number {
-  const perLightAt100 = Math.max(1e-6, (cpuMsPerS - baselineMsPerS) / light) * (100 / Math.max(RATE, 1e-6))
+/**
+ * Light nodes per core at 100 tx/s from the cost above the baseline (see the
+ * header); null when the run cost no more than the baseline (the light nodes'
+ * share is below run-to-run noise: see feed-raw, at a larger count).
+ */
+function perCore (cpuMsPerS: number, baselineMsPerS: number, light: number): number | null {
+  if (cpuMsPerS <= baselineMsPerS) return null
+  const perLightAt100 = (cpuMsPerS - baselineMsPerS) / light * (100 / Math.max(RATE, 1e-6))
   const fixedAt100 = baselineMsPerS * (100 / Math.max(RATE, 1e-6))
   return Math.round(Math.max(0, 1000 - fixedAt100) / perLightAt100)
 }
 
-for (const mode of MODES) if (mode !== 'feed' && mode !== 'gossipsub') throw new RangeError(`unknown mode ${mode}`)
+for (const mode of MODES) if (mode !== 'feed' && mode !== 'gossipsub' && mode !== 'feed-raw') throw new RangeError(`unknown mode ${mode}`)
 const baseline = await run('feed', 0, undefined)
 console.log(JSON.stringify({ ...baseline, mode: 'no-light-nodes' }))
-for (const mode of MODES) console.log(JSON.stringify(await run(mode, LIGHT, baseline.relay_cpu_ms_per_s as number)))
+for (const mode of MODES) console.log(JSON.stringify(await run(mode, mode === 'feed-raw' ? RAW : LIGHT, baseline.relay_cpu_ms_per_s as number)))

@@ -12,9 +12,11 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createLightpool, type Lightpool } from '../../../src/lightpool.ts'
 import { StreamMeter } from '../propagation/meter.ts'
 import { makeTx } from '../../helpers/txs.ts'
+import { startRawSubscriber, type RawSubscriber } from './raw-subscribers.ts'
 
 export interface WorkerInit {
-  role: 'full' | 'light'
+  /** raw: feed subscribers without a node behind them (raw-subscribers.ts) */
+  role: 'full' | 'light' | 'raw'
   count: number
   relay: string
   network: string
@@ -39,8 +41,19 @@ const listed: Array<Map<string, number>> = []
 /** full: hash → time submitted */
 const published = new Map<string, number>()
 let measuring = false
+/** this process's CPU at 'measure', to report what the run cost it (is the machine, not the relay, the limit?) */
+let cpuAtMeasure = process.cpuUsage()
+let wallAtMeasure = 0
+
+const raws: RawSubscriber[] = []
+/** one raw subscriber in this many decodes its frames and times its listings (raw-subscribers.ts says why) */
+const RAW_DECODE_EVERY = 10
 
 async function startNodes (): Promise<void> {
+  if (init.role === 'raw') {
+    for (let i = 0; i < init.count; i++) raws.push(await startRawSubscriber(init.relay, init.network, () => measuring, wall, i % RAW_DECODE_EVERY === 0))
+    return
+  }
   for (let i = 0; i < init.count; i++) {
     const meter = new StreamMeter()
     const node = await createLightpool({
@@ -113,7 +126,10 @@ process.on('message', (cmd: Command) => {
   void (async () => {
     if (cmd.type === 'measure') {
       measuring = true
+      cpuAtMeasure = process.cpuUsage()
+      wallAtMeasure = wall()
       for (const m of meters) { m.reset(); m.counting = true }
+      for (const r of raws) { r.bytes = 0; r.listed.clear() }
       send({ type: 'measuring' })
     } else if (cmd.type === 'prepare') {
       await prepare(cmd.rate, cmd.seconds, cmd.size)
@@ -122,13 +138,17 @@ process.on('message', (cmd: Command) => {
       await publish(cmd.rate)
       send({ type: 'published' })
     } else if (cmd.type === 'report') {
+      const used = process.cpuUsage(cpuAtMeasure)
+      const cpuMsPerS = (used.user + used.system) / 1000 / ((wall() - wallAtMeasure) / 1000)
       if (init.role === 'full') {
-        send({ type: 'report', published: [...published] })
+        send({ type: 'report', published: [...published], cpuMsPerS })
+      } else if (init.role === 'raw') {
+        send({ type: 'report', listed: raws.filter(r => r.decode).map(r => [...r.listed]), bytes: raws.map(r => r.bytes), cpuMsPerS })
       } else {
-        send({ type: 'report', listed: listed.map(m => [...m]), bytes: meters.map(m => m.total()) })
+        send({ type: 'report', listed: listed.map(m => [...m]), bytes: meters.map(m => m.total()), cpuMsPerS })
       }
     } else if (cmd.type === 'stop') {
-      await Promise.all(nodes.map(async n => { await n.stop().catch(() => {}) }))
+      await Promise.all([...nodes.map(n => async () => { await n.stop() }), ...raws.map(r => async () => { await r.node.stop() })].map(async stop => { await Promise.resolve(stop()).catch(() => {}) }))
       process.exit(0)
     }
   })().catch((err) => { send({ type: 'error', message: (err as Error).stack }) })
