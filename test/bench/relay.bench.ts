@@ -1,5 +1,5 @@
 /**
- * npm run bench:relay [-- --light 200 --raw 1000 --full 4 --rate 100 --seconds 20 --size 40000 --procs 4 --modes feed,gossipsub,feed-raw]
+ * npm run bench:relay [-- --light 200 --raw 1000 --full 4 --rate 100 --seconds 20 --size 40000 --procs 4 --nice-light 10 --modes feed,gossipsub,feed-raw]
  *
  * What one relay costs to serve N light nodes (tabs). This process runs the
  * relay alone; M full nodes (publishing `rate` txs/s of `size` bytes between
@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
   options: {
     light: { type: 'string', default: '200' },
     raw: { type: 'string', default: '1000' },
+    // niceness of the light-node processes (see where they are started); 0: as the relay
+    'nice-light': { type: 'string', default: '10' },
     full: { type: 'string', default: '4' },
     rate: { type: 'string', default: '100' },
     seconds: { type: 'string', default: '20' },
@@ -68,10 +70,9 @@ const SECONDS = num('seconds')
 const SIZE = num('size')
 const PROCS = Math.max(1, num('procs'))
 const RAW = num('raw')
+const LIGHT_NICE = Math.min(19, num('nice-light'))
 type Mode = 'feed' | 'gossipsub' | 'feed-raw'
 const MODES = String(args.modes).split(',') as Mode[]
-/** niceness of the light-node processes (see where they are started) */
-const LIGHT_NICE = 10
 /** after the last publish, time for the last listings to arrive */
 const DRAIN_MS = 5_000
 
@@ -125,7 +126,7 @@ async function run (mode: Mode, light: number, baselineCpu: number | undefined):
       // took 1.2 of its 2 cores and starved the publishers (publish → relay
       // stored: 6 ms p50 alone, 2.2 s beside them). Niced, they get what the
       // system under test leaves, and a backlog of theirs shows in t_feed.
-      if (worker.proc.pid !== undefined) setPriority(worker.proc.pid, LIGHT_NICE)
+      if (worker.proc.pid !== undefined && LIGHT_NICE > 0) setPriority(worker.proc.pid, LIGHT_NICE)
       lights.push(worker)
     }
     workers.push(...lights)
