@@ -79,7 +79,9 @@ describe.skipIf(NO_BROWSER)('RPC from a browser page (Chromium)', () => {
     expect(admin).toBe('refused')
     expect(attempts.filter(a => /^cors \d/.test(a)), attempts.join(', ')).toEqual([])
     // whatever reached the node changed nothing
-    expect(await node.call('pool_getTxStatus', [tx.hash])).toEqual({ status: 'pending' })
+    const status = await node.call<{ status: string, history: Array<{ status: string }> }>('pool_getTxStatus', [tx.hash])
+    expect(status.status).toBe('pending')
+    expect(status.history.map(s => s.status)).toEqual(['pending'])
 
     // the node's own page: same origin, served by the node — its WebSocket works
     const own = await browser.newPage()
