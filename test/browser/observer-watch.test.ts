@@ -108,6 +108,10 @@ describe.skipIf(NO_BROWSER)('observer page: what comes next (Chromium)', () => {
 
       // every hash on the page is a way to its page: the replacement, by keyboard
       await tab.focus(`.lp-conflicts [data-goto="${b.hash}"]`)
+      // the page re-renders its ages every second; the link keeps the focus across those ticks
+      // (it used to be rebuilt each second, and an Enter pressed after a tick went nowhere)
+      await tab.waitForTimeout(2500)
+      expect(await tab.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.goto)).toBe(b.hash)
       await tab.keyboard.press('Enter')
       await tab.waitForFunction((bh) => location.hash === `#/tx/${bh}` && /^Pending/.test(document.querySelector('.lp-tx-status')?.textContent ?? ''), b.hash, { timeout: 10_000 })
       expect(await tab.textContent('.lp-conflicts')).toContain(`Replaced ${a.hash}`)

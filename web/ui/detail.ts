@@ -47,6 +47,10 @@ export class TxDetail {
   private downloadUrl: string | undefined
   private ticker: ReturnType<typeof setInterval> | undefined
   private unwatch: (() => void) | undefined
+  /** What the fields, steps and conflicts were last built from. */
+  private structure: string | undefined
+  /** Updates the ages shown in the fields. */
+  private clock: Array<(now: number) => void> = []
 
   constructor (opts: { node: () => ObservedNode | undefined, timeline: () => TxTimeline | undefined, navigate: (hash: string) => void, onClose?: () => void }) {
     this.node = opts.node
@@ -93,6 +97,7 @@ export class TxDetail {
     this.stopWatching()
     this.revokeDownload()
     this.current = hash
+    this.structure = undefined
     setText(this.title, 'Transaction')
     this.render(hash)
     this.bodyView.replaceChildren()
@@ -131,33 +136,54 @@ export class TxDetail {
     if (node === undefined) return
     const record = this.timeline()?.get(hash)
     const tx: PoolEntry | undefined = node.pool.get(hash) ?? record?.tx
-    const now = Date.now()
     const last = record?.steps.at(-1)
     const status = last?.status ?? (tx === undefined ? undefined : 'pending')
     this.status.dataset.status = status ?? 'unknown'
     setText(this.status, status === undefined
       ? 'Unknown to this tab: it never saw this tx, or has forgotten it.'
       : `${status === 'pending' ? 'Pending' : 'No longer pending'} · ${STATUS_TEXT[status]}`)
+    const steps = record?.steps ?? []
+    // The fields, steps and conflicts are rebuilt only when what they show changed: the
+    // page re-renders every second for the ages, and rebuilding would take the focus
+    // from a link a keyboard user has just moved to.
+    const structure = JSON.stringify([hash,
+      tx === undefined ? null : [tx.fee.toString(), tx.size, tx.receivedAt, tx.expiresAt, tx.nullifiers],
+      steps.map(s => [s.status, s.at, s.by ?? null]), record?.replaced ?? [], record?.evicted ?? []])
+    if (structure !== this.structure) {
+      this.structure = structure
+      this.build(hash, tx, steps, record?.replaced ?? [], record?.evicted ?? [])
+    }
+    const now = Date.now()
+    for (const tick of this.clock) tick(now)
+  }
+
+  /** Builds the fields, steps and conflicts; the clock keeps the ages in them current. */
+  private build (hash: string, tx: PoolEntry | undefined, steps: readonly TimelineStep[], replaced: readonly string[], evicted: readonly string[]): void {
+    this.clock = []
+    const ticking = (text: (now: number) => string): HTMLElement => {
+      const el = h('span')
+      this.clock.push(now => { setText(el, text(now)) })
+      return el
+    }
     const rows: Array<[string, string | Node]> = [['Hash', h('code', { class: 'lp-hash lp-wrap', text: hash })]]
     if (tx !== undefined) {
       rows.push(
         ['Fee', formatFee(tx.fee)],
         ['Size', `${formatBytes(tx.size)} (${formatCount(tx.size)} bytes)`],
-        ['Received', `${new Date(tx.receivedAt).toLocaleString()} · ${formatDuration(now - tx.receivedAt)} ago`],
-        ['Expires', `${new Date(tx.expiresAt).toLocaleString()} · ${tx.expiresAt > now ? `in ${formatDuration(tx.expiresAt - now)}` : `${formatDuration(now - tx.expiresAt)} ago`}`],
+        ['Received', ticking(now => `${new Date(tx.receivedAt).toLocaleString()} · ${formatDuration(now - tx.receivedAt)} ago`)],
+        ['Expires', ticking(now => `${new Date(tx.expiresAt).toLocaleString()} · ${tx.expiresAt > now ? `in ${formatDuration(tx.expiresAt - now)}` : `${formatDuration(now - tx.expiresAt)} ago`}`)],
         ['Nullifiers', h('div', {}, ...tx.nullifiers.map(n => h('code', { class: 'lp-hash lp-wrap lp-block', text: n })))]
       )
     }
     this.fields.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', {}, v)]))
-    const steps = record?.steps ?? []
     this.steps.replaceChildren(...steps.map(s => h('li', { class: 'lp-step', attrs: { 'data-status': s.status } },
       h('time', { text: formatTime(s.at), attrs: { datetime: new Date(s.at).toISOString() } }),
       h('span', { class: 'lp-badge', text: s.status }),
       s.by === undefined ? null : h('span', {}, 'by ', this.link(s.by)))))
     const links: HTMLElement[] = []
     for (const s of steps) if (s.by !== undefined && s.status === 'replaced') links.push(h('li', {}, 'Replaced by ', this.link(s.by)))
-    for (const r of record?.replaced ?? []) links.push(h('li', {}, 'Replaced ', this.link(r), ' (same nullifier, lower fee)'))
-    for (const r of record?.evicted ?? []) links.push(h('li', {}, 'Pushed out ', this.link(r), ' (pool full)'))
+    for (const r of replaced) links.push(h('li', {}, 'Replaced ', this.link(r), ' (same nullifier, lower fee)'))
+    for (const r of evicted) links.push(h('li', {}, 'Pushed out ', this.link(r), ' (pool full)'))
     this.conflicts.replaceChildren(links.length === 0
       ? h('p', { class: 'lp-muted', text: 'None seen: no pending tx shares a nullifier with it, and it replaced none.' })
       : h('ul', { class: 'lp-conflict-list' }, ...links))
