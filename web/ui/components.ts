@@ -342,6 +342,7 @@ export class PeerPanel {
   private readonly feeds: HTMLUListElement
   private shown = ''
   private feedsShown = ''
+  private readonly feedRows = new Map<string, { li: HTMLElement, what: HTMLElement, checks: HTMLElement }>()
 
   constructor (node: ObservedNode | undefined) {
     this.self = h('code', { class: 'lp-peer-self', text: node?.peerId.toString() ?? '…' })
@@ -364,24 +365,39 @@ export class PeerPanel {
    * `alone` or `unbacked`; a distrusted one is not followed until the time shown.
    */
   private updateFeeds (stats: readonly RelayFeedStats[], now: number): void {
-    const key = JSON.stringify(stats.map(s => [s.peer, s.subscribed, s.listed, s.checked, s.unbacked, s.missed, s.alone, s.distrustedUntil !== undefined && s.distrustedUntil > now, s.lastEnded?.reason]))
-    if (key === this.feedsShown) return
-    this.feedsShown = key
-    const items = stats.map(s => {
+    // The set of relays (and whether each is distrusted) changes rarely; the counts change
+    // with every tx. Rows are rebuilt only for the former, texts updated in place for the latter,
+    // so a busy pool does not rebuild this list many times a second.
+    const key = JSON.stringify(stats.map(s => s.peer))
+    if (key !== this.feedsShown) {
+      this.feedsShown = key
+      this.feedRows.clear()
+      const items = stats.map(s => {
+        const row = {
+          li: h('li', { class: 'lp-feed', attrs: { 'data-peer': s.peer } }),
+          what: h('span', { class: 'lp-muted' }),
+          checks: h('span', { class: 'lp-feed-checks lp-muted', attrs: { title: 'checked: bodies fetched to check its listings; unbacked: listings it could not back; missed: txs other relays listed and it did not; alone: txs it listed and no other followed relay did' } })
+        }
+        row.li.append(
+          h('span', { class: 'lp-dot', attrs: { 'aria-hidden': 'true' } }),
+          h('code', { class: 'lp-peer-id', text: shortPeerId(s.peer), attrs: { title: s.peer } }),
+          row.what, row.checks)
+        this.feedRows.set(s.peer, row)
+        return row.li
+      })
+      if (items.length === 0) items.push(h('li', { class: 'lp-muted', text: 'No feed followed (this node listens to gossip only).' }))
+      this.feeds.replaceChildren(...items)
+    }
+    for (const s of stats) {
+      const row = this.feedRows.get(s.peer)
+      if (row === undefined) continue
       const distrusted = s.distrustedUntil !== undefined && s.distrustedUntil > now
-      const state = distrusted ? 'distrusted' : s.subscribed ? 'following' : 'down'
-      const what = distrusted
+      setAttr(row.li, 'data-state', distrusted ? 'distrusted' : s.subscribed ? 'following' : 'down')
+      setText(row.what, distrusted
         ? `distrusted until ${formatTime(s.distrustedUntil!)}: a listing it could not back`
-        : s.subscribed ? `following · ${formatCount(s.listed)} listed` : `not followed${s.lastEnded === undefined ? '' : ` · ended: ${s.lastEnded.reason}`}`
-      const checks = `checked ${formatCount(s.checked)} · unbacked ${formatCount(s.unbacked)} · missed ${formatCount(s.missed)} · alone ${formatCount(s.alone)}`
-      return h('li', { class: 'lp-feed', attrs: { 'data-state': state, 'data-peer': s.peer } },
-        h('span', { class: 'lp-dot', attrs: { 'aria-hidden': 'true' } }),
-        h('code', { class: 'lp-peer-id', text: shortPeerId(s.peer), attrs: { title: s.peer } }),
-        h('span', { class: 'lp-muted', text: what }),
-        h('span', { class: 'lp-feed-checks lp-muted', text: checks, attrs: { title: 'checked: bodies fetched to check its listings; unbacked: listings it could not back; missed: txs other relays listed and it did not; alone: txs it listed and no other followed relay did' } }))
-    })
-    if (items.length === 0) items.push(h('li', { class: 'lp-muted', text: 'No feed followed (this node listens to gossip only).' }))
-    this.feeds.replaceChildren(...items)
+        : s.subscribed ? `following · ${formatCount(s.listed)} listed` : `not followed${s.lastEnded === undefined ? '' : ` · ended: ${s.lastEnded.reason}`}`)
+      setText(row.checks, `checked ${formatCount(s.checked)} · unbacked ${formatCount(s.unbacked)} · missed ${formatCount(s.missed)} · alone ${formatCount(s.alone)}`)
+    }
   }
 
   update (node: ObservedNode, now = Date.now()): void {
