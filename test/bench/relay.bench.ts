@@ -26,6 +26,8 @@
  *   relay_bytes_out_per_light_per_tx  stream payload bytes the light nodes
  *                        received (all from the relay) ÷ (N × txs); noise and
  *                        yamux framing not counted (a few percent more)
+ *   bytes_per_light_per_tx_by_protocol  the same, split by protocol (the feed,
+ *                        and what gossipsub, identify, ping still bring a tab)
  *   relay_rss_mb         the relay process's peak resident memory
  *   light_per_core_at_100_tx_s  light nodes one core could serve at 100 tx/s,
  *                        extrapolated from the relay's CPU: the run starts with
@@ -160,6 +162,8 @@ async function run (mode: Mode, light: number, baselineCpu: number | undefined):
     let pairs = 0
     let within1s = 0
     let bytes = 0
+    /** stream payload bytes the light nodes received, per protocol (what besides the feed reaches a tab?) */
+    const byProtocol: Record<string, number> = {}
     /** light nodes whose listings were timed (feed-raw: one subscriber in ten) */
     let timed = 0
     const latencies: number[] = []
@@ -169,7 +173,7 @@ async function run (mode: Mode, light: number, baselineCpu: number | undefined):
     const relayLatencies = [...published].flatMap(([hash, sent]) => storedAt.has(hash) ? [Math.max(0, storedAt.get(hash)! - sent)] : []).sort((a, b) => a - b)
     for (const w of lights) {
       w.proc.send({ type: 'report' })
-      const report = await w.next('report') as { listed: Array<Array<[string, number]>>, bytes: number[], cpuMsPerS: number }
+      const report = await w.next('report') as { listed: Array<Array<[string, number]>>, bytes: number[], byProtocol?: Record<string, number>, cpuMsPerS: number }
       lightCpuMsPerS += report.cpuMsPerS
       for (const node of report.listed) {
         timed++
@@ -186,6 +190,7 @@ async function run (mode: Mode, light: number, baselineCpu: number | undefined):
         }
       }
       for (const b of report.bytes) bytes += b
+      for (const [protocol, b] of Object.entries(report.byProtocol ?? {})) byProtocol[protocol] = (byProtocol[protocol] ?? 0) + b
     }
     latencies.sort((a, b) => a - b)
     feedLatencies.sort((a, b) => a - b)
@@ -214,6 +219,7 @@ async function run (mode: Mode, light: number, baselineCpu: number | undefined):
       t_feed_p99_ms: +percentile(feedLatencies, 0.99).toFixed(1),
       relay_cpu_ms_per_s: +cpuMsPerS.toFixed(1),
       relay_bytes_out_per_light_per_tx: LIGHT * published.size === 0 ? null : +(bytes / (LIGHT * published.size)).toFixed(1),
+      ...(Object.keys(byProtocol).length === 0 || LIGHT * published.size === 0 ? {} : { bytes_per_light_per_tx_by_protocol: Object.fromEntries(Object.entries(byProtocol).map(([p, b]) => [p, +(b / (LIGHT * published.size)).toFixed(1)])) }),
       relay_rss_mb: +(peakRss / 2 ** 20).toFixed(1),
       light_per_core_at_100_tx_s: LIGHT === 0 || baselineCpu === undefined ? null : perCore(cpuMsPerS, baselineCpu, LIGHT),
       // the other processes on the machine: when relay + these near its cores × 1000, latency measures the machine

@@ -145,7 +145,9 @@ process.on('message', (cmd: Command) => {
       } else if (init.role === 'raw') {
         send({ type: 'report', listed: raws.filter(r => r.decode).map(r => [...r.listed]), bytes: raws.map(r => r.bytes), cpuMsPerS })
       } else {
-        send({ type: 'report', listed: listed.map(m => [...m]), bytes: meters.map(m => m.total()), cpuMsPerS })
+        const byProtocol: Record<string, number> = {}
+        for (const m of meters) for (const [protocol, bytes] of m.received) byProtocol[protocol] = (byProtocol[protocol] ?? 0) + bytes
+        send({ type: 'report', listed: listed.map(m => [...m]), bytes: meters.map(m => m.total()), byProtocol, cpuMsPerS })
       }
     } else if (cmd.type === 'stop') {
       await Promise.all([...nodes.map(n => async () => { await n.stop() }), ...raws.map(r => async () => { await r.node.stop() })].map(async stop => { await Promise.resolve(stop()).catch(() => {}) }))
