@@ -29,8 +29,7 @@
 import { writeFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Page } from 'playwright-core'
-import { ensureWebBuilt, launchChromium, removeDir, startRelayNode } from '../helpers/browser.ts'
-import { runCli } from '../helpers/process.ts'
+import { ensureWebBuilt, launchChromium, removeDir, sendTxsCounted, startRelayNode } from '../helpers/browser.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -60,12 +59,6 @@ for (const [k, v] of Object.entries({ RATE, SECONDS, IDLE_SECONDS, SIZE, SENDERS
  * run on a busy node sees a few (a refused connection, a timeout); they are
  * counted and reported, not a reason to throw the run away.
  */
-async function sendLoad (rpc: string, count: number, rate: number): Promise<{ accepted: number, failed: number }> {
-  const r = await runCli(['send', '--rpc', rpc, '--count', String(count), '--rate', String(rate), '--size', String(SIZE), '--fee', '10-20000', '--concurrency', '16'])
-  const summary = r.stderr.trim().split('\n').reverse().map(l => { try { return JSON.parse(l) as { accepted?: number, failed?: number } } catch { return undefined } }).find(s => s?.accepted !== undefined)
-  if (summary === undefined) throw new Error(`lightpool send printed no summary (exit ${String(r.code)}): ${r.stderr.slice(-2000)}`)
-  return { accepted: summary.accepted ?? 0, failed: summary.failed ?? 0 }
-}
 let sendFailures = 0
 
 interface PageSample {
@@ -214,7 +207,7 @@ try {
   if (args.trace) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'blink'] })
   await measure(page, 'load', async () => {
     const each = Math.max(1, Math.round(RATE / SENDERS))
-    const loads = await Promise.all(Array.from({ length: SENDERS }, async () => await sendLoad(node.info.rpc, Math.round(each * SECONDS), each)))
+    const loads = await Promise.all(Array.from({ length: SENDERS }, async () => await sendTxsCounted(node.info.rpc, { count: Math.round(each * SECONDS), rate: each, size: SIZE, fee: '10-20000' })))
     sendFailures = loads.reduce((n, l) => n + l.failed, 0)
     // what arrived in the last second is rendered too
     await page.waitForTimeout(1000)

@@ -220,12 +220,33 @@ export async function waitUntil (cond: () => boolean | Promise<boolean>, timeout
 }
 
 /** Sends `count` signed demo txs over the node's JSON-RPC with the `lightpool send` command. */
-export async function sendTxs (rpc: string, opts: { count: number, rate?: number, size?: number, fee?: string }): Promise<string[]> {
+interface SendOptions { count: number, rate?: number, size?: number, fee?: string }
+
+/**
+ * `lightpool send` against `rpc`: the hashes it printed and the counts of its
+ * summary line, whatever its exit code (a long load may see some sends fail);
+ * throws only when it printed no summary (it crashed).
+ */
+export async function sendTxsCounted (rpc: string, opts: SendOptions): Promise<{ hashes: string[], accepted: number, failed: number, code: number | null, stderr: string }> {
   const { runCli } = await import('./process.ts')
   const r = await runCli(['send', '--rpc', rpc, '--count', String(opts.count), '--rate', String(opts.rate ?? 100),
     '--size', String(opts.size ?? 2000), '--fee', opts.fee ?? '10-5000', '--concurrency', '16'])
-  if (r.code !== 0) throw new Error(`lightpool send failed (${r.code}): ${r.stderr}`)
-  return r.stdout.split('\n').map(s => s.trim().replace(/^0x/, '')).filter(s => /^[0-9a-f]{64}$/.test(s))
+  const summary = r.stderr.trim().split('\n').reverse().map(l => { try { return JSON.parse(l) as { accepted?: number, failed?: number } } catch { return undefined } }).find(s => s?.accepted !== undefined)
+  if (summary === undefined) throw new Error(`lightpool send printed no summary (exit ${String(r.code)}): ${r.stderr.slice(-2000)}`)
+  return {
+    hashes: r.stdout.split('\n').map(s => s.trim().replace(/^0x/, '')).filter(s => /^[0-9a-f]{64}$/.test(s)),
+    accepted: summary.accepted ?? 0,
+    failed: summary.failed ?? 0,
+    code: r.code,
+    stderr: r.stderr
+  }
+}
+
+/** `lightpool send` that must succeed in full: the hashes of the txs sent. */
+export async function sendTxs (rpc: string, opts: SendOptions): Promise<string[]> {
+  const r = await sendTxsCounted(rpc, opts)
+  if (r.code !== 0) throw new Error(`lightpool send failed (${String(r.code)}): ${r.stderr}`)
+  return r.hashes
 }
 
 /** What `useSiteAndChromium` sets up for a test file; read its fields inside tests, not at collection. */
