@@ -40,3 +40,12 @@ export const DEFAULT_FEED_CLIENT_CONFIG: Readonly<FeedClientConfig> = Object.fre
   removedMemory: 4096,
   distrustMs: 10 * 60_000
 })
+
+/**
+ * Bytes consumed between two ACKs on a stream whose server window is
+ * `windowBytes`: a quarter of it (so the server never waits on an ACK in
+ * flight), at most `ackEveryBytes`.
+ */
+export function ackInterval (windowBytes: number, ackEveryBytes: number): number {
+  return Math.max(1, Math.min(ackEveryBytes, Math.floor(windowBytes / 4)))
+}

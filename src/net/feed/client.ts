@@ -16,7 +16,7 @@ import { pushTx, type PushResult } from './push.ts'
 import { FeedChecker, type FeedCheckConfig, type RelayCheckStats } from './checker.ts'
 import { FetchClient } from '../fetch-protocol.ts'
 import { KIND_TX } from '../messages.ts'
-import { DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig } from './client-config.ts'
+import { ackInterval, DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig } from './client-config.ts'
 
 /**
  * The subscribing side of the light feed: a light node keeps feed
@@ -404,7 +404,7 @@ export class FeedClient implements Startable {
         relay.cursor = undefined
         snapshotAt = { epoch: frame.epoch, seq: frame.seq }
         live = false
-        ackEvery = Math.max(1, Math.min(this.config.ackEveryBytes, Math.floor(frame.window / 4)))
+        ackEvery = ackInterval(frame.window, this.config.ackEveryBytes)
       } else if (frame.type === FEED_SNAPSHOT_END) {
         // an END without its START would take an empty view for the relay's pool and drop everything
         if (relay.next === undefined || snapshotAt === undefined) throw new Error('SNAPSHOT_END without SNAPSHOT_START')
@@ -419,7 +419,7 @@ export class FeedClient implements Startable {
         }
         relay.stats.resumes++
         live = true
-        ackEvery = Math.max(1, Math.min(this.config.ackEveryBytes, Math.floor(frame.window / 4)))
+        ackEvery = ackInterval(frame.window, this.config.ackEveryBytes)
       } else if (frame.type === FEED_REFUSED) {
         relay.failures += 3 // look elsewhere for a while
         return `refused: ${frame.code}`

@@ -18,7 +18,7 @@ import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { decodeServerFrame, encodeControlFrame, FEED_ACK, FEED_ITEMS, FEED_RESUMED, FEED_SNAPSHOT_START, FEED_SUBSCRIBE, maxItemsPerFrame } from '../../../src/net/feed/codec.ts'
-import { DEFAULT_FEED_CLIENT_CONFIG } from '../../../src/net/feed/client-config.ts'
+import { ackInterval, DEFAULT_FEED_CLIENT_CONFIG } from '../../../src/net/feed/client-config.ts'
 import { muxer } from '../../../src/net/muxer.ts'
 import { protocolIds } from '../../../src/net/protocols.ts'
 
@@ -68,7 +68,7 @@ export async function startRawSubscriber (relay: string, network: string, measur
       } else if (frame.type === FEED_ITEMS && measuring()) {
         for (const item of frame.items) if (item.op === 'add' && !sub.listed.has(item.meta.hash)) sub.listed.set(item.meta.hash, wall())
       } else if (frame.type === FEED_SNAPSHOT_START || frame.type === FEED_RESUMED) {
-        ackEvery = Math.max(1, Math.min(DEFAULT_FEED_CLIENT_CONFIG.ackEveryBytes, Math.floor(frame.window / 4)))
+        ackEvery = ackInterval(frame.window, DEFAULT_FEED_CLIENT_CONFIG.ackEveryBytes)
       }
       unacked += bytes.byteLength
       if (unacked >= ackEvery) {
