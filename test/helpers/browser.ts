@@ -220,7 +220,14 @@ export async function waitUntil (cond: () => boolean | Promise<boolean>, timeout
 }
 
 /** Sends `count` signed demo txs over the node's JSON-RPC with the `lightpool send` command. */
-interface SendOptions { count: number, rate?: number, size?: number, fee?: string }
+interface SendOptions {
+  count: number
+  rate?: number
+  size?: number
+  fee?: string
+  /** niceness of the sending process (a load that stands for other machines) */
+  nice?: number
+}
 
 /**
  * `lightpool send` against `rpc`: the hashes it printed and the counts of its
@@ -230,7 +237,7 @@ interface SendOptions { count: number, rate?: number, size?: number, fee?: strin
 export async function sendTxsCounted (rpc: string, opts: SendOptions): Promise<{ hashes: string[], accepted: number, failed: number, code: number | null, stderr: string }> {
   const { runCli } = await import('./process.ts')
   const r = await runCli(['send', '--rpc', rpc, '--count', String(opts.count), '--rate', String(opts.rate ?? 100),
-    '--size', String(opts.size ?? 2000), '--fee', opts.fee ?? '10-5000', '--concurrency', '16'])
+    '--size', String(opts.size ?? 2000), '--fee', opts.fee ?? '10-5000', '--concurrency', '16'], {}, { nice: opts.nice })
   const summary = r.stderr.trim().split('\n').reverse().map(l => { try { return JSON.parse(l) as { accepted?: number, failed?: number } } catch { return undefined } }).find(s => s?.accepted !== undefined)
   if (summary === undefined) throw new Error(`lightpool send printed no summary (exit ${String(r.code)}): ${r.stderr.slice(-2000)}`)
   return {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { setPriority, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 
@@ -134,8 +134,9 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
 }
 
 /** Runs a lightpool CLI command to completion. */
-export async function runCli (args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
+export async function runCli (args: string[], env: Record<string, string> = {}, opts: { nice?: number } = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
   const proc = spawn(NODE, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  if (opts.nice !== undefined && opts.nice > 0 && proc.pid !== undefined) setPriority(proc.pid, opts.nice)
   let stdout = ''
   let stderr = ''
   proc.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
