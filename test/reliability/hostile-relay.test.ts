@@ -1,9 +1,8 @@
-import type { Libp2p } from '@libp2p/interface'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { recordFigure } from '../helpers/figures.ts'
 import { waitFor } from '../helpers/network.ts'
-import { removeDir, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
-import { relayClient, reserved, type RelayClientOptions } from '../helpers/relay-client.ts'
+import type { NodeProcess } from '../helpers/process.ts'
+import { reserved, useRelayFixture } from '../helpers/relay-client.ts'
 
 /**
  * Throwaway identities against a real relay's reservation slots. libp2p's
@@ -11,28 +10,7 @@ import { relayClient, reserved, type RelayClientOptions } from '../helpers/relay
  * gone, so eight identities that reserved and left kept eight slots for good;
  * and one host could take every slot with fresh identities.
  */
-const running: NodeProcess[] = []
-const clients: Libp2p[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map(async c => { await Promise.resolve(c.stop()).catch(() => {}) }))
-  await Promise.all(running.splice(0).map(async n => { if (n.proc.exitCode === null) await n.kill9() }))
-  for (const d of dirs.splice(0)) removeDir(d)
-})
-
-async function relayNode (args: string[]): Promise<NodeProcess> {
-  const dataDir = tempDir()
-  dirs.push(dataDir)
-  const n = await startNodeProcess({ dataDir, args })
-  running.push(n)
-  return n
-}
-
-async function client (addr: string, opts: RelayClientOptions = {}): Promise<Libp2p> {
-  const c = await relayClient(addr, opts)
-  clients.push(c)
-  return c
-}
+const { node: relayNode, client } = useRelayFixture()
 
 async function reservationGauge (relay: NodeProcess): Promise<number> {
   const metrics = await (await fetch(relay.info.rpc.replace(/\/rpc$/, '/metrics'))).text()

@@ -1,35 +1,13 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from '@libp2p/interface'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { toHex } from '../../src/index.ts'
 import { recordFigure } from '../helpers/figures.ts'
 import { waitFor } from '../helpers/network.ts'
-import { relayClient as newRelayClient, reserved } from '../helpers/relay-client.ts'
-import { removeDir, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
+import { reserved, useRelayFixture } from '../helpers/relay-client.ts'
 import { makeTx } from '../helpers/txs.ts'
 
-const running: NodeProcess[] = []
-const clients: Libp2p[] = []
-const dirs: string[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map(async c => { await Promise.resolve(c.stop()).catch(() => {}) }))
-  await Promise.all(running.splice(0).map(async n => { if (n.proc.exitCode === null) await n.kill9() }))
-  for (const d of dirs.splice(0)) removeDir(d)
-})
-
-async function node (args: string[]): Promise<NodeProcess> {
-  const dataDir = tempDir()
-  dirs.push(dataDir)
-  const n = await startNodeProcess({ dataDir, args })
-  running.push(n)
-  return n
-}
-
-async function relayClient (relayAddr: string): Promise<Libp2p> {
-  const c = await newRelayClient(relayAddr)
-  clients.push(c)
-  return c
-}
+const { node, client: relayClient } = useRelayFixture()
 
 describe('relay abuse', () => {
   it('reservation exhaustion and oversized relayed traffic stay within the limits, and the relay keeps gossiping', async () => {
