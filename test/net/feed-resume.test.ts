@@ -257,6 +257,35 @@ describe('light feed: resuming from a cursor', () => {
     expect(feedStats(light)).toMatchObject({ snapshots: 2, resumes: 1 })
   })
 
+  it('takes a relay that goes silent with the stream open for dead after silenceTimeoutMs, and subscribes again', async () => {
+    // a scripted relay: the first subscription gets an empty snapshot and then nothing, the stream left open
+    // (a hung process, or a middlebox that dropped the flow); the second gets a snapshot with a tx
+    const relay = await startNode({ feed: { enabled: false } })
+    nodes = [relay]
+    const tx = await makeTx()
+    const epoch = 0x0fed_cba9_8765_4321n
+    let subscribes = 0
+    await relay.libp2p.handle(relay.net.ids.feed, async (stream: Stream) => {
+      const lp = lpStream(stream, { maxDataLength: MAX_CLIENT_FRAME_BYTES })
+      if (decodeClientFrame((await lp.read()).subarray()).type !== FEED_SUBSCRIBE) throw new Error('expected SUBSCRIBE')
+      subscribes++
+      stream.send(encodeControlFrame({ type: FEED_SNAPSHOT_START, window: 65536, epoch, seq: subscribes }))
+      if (subscribes > 1) stream.send(encodeItemsFrame([encodeAddItem(tx.meta)]))
+      stream.send(encodeControlFrame({ type: FEED_SNAPSHOT_END }))
+    })
+    const light = await startNode({ mode: 'light', net: { sync: { maxPagesPerPeer: 0 } }, feed: { client: { retryBaseMs: 100, silenceTimeoutMs: 1_500, targets: [relay.peerId.toString()] } } })
+    nodes.push(light)
+    const ended: Array<{ reason: string, at: number }> = []
+    light.libp2p.services.feedClient!.events.on('unsubscribed', ({ reason }) => { ended.push({ reason, at: Date.now() }) })
+    const start = Date.now()
+    await connect(light, relay)
+    await waitFor(() => light.pool.has(tx.hash), 15_000, 'the second subscription\'s snapshot')
+    expect(subscribes).toBe(2)
+    expect(ended[0]!.reason).toMatch(/no feed frame within 1500 ms/)
+    // not before the silence timeout: the empty snapshot was a frame, the wait starts after it
+    expect(ended[0]!.at - start).toBeGreaterThanOrEqual(1_500)
+  })
+
   it('sends the journal through a resuming subscriber\'s window, in consecutive frames, and resyncs one that falls behind its queue cap', async () => {
     const full = await startNode({ feed: { server: { windowBytes: 2048, maxQueueBytes: 2048, maxFrameBytes: 1024, flushIntervalMs: 10 } } })
     const peer = await startNode({ mode: 'light', feed: { enabled: false } })
