@@ -35,6 +35,8 @@ export interface NodeProcess {
   info: ReadyInfo
   /** Every JSON log line so far. */
   logs: Array<Record<string, unknown>>
+  /** What it wrote to stderr so far (a native crash's message lands there, not in the logs). */
+  stderr: () => string
   tcpAddr: string
   call: <T = unknown>(method: string, params?: unknown[]) => Promise<T>
   /**
@@ -102,6 +104,7 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
     proc,
     info,
     logs,
+    stderr: () => stderr,
     exited,
     tcpAddr: info.multiaddrs.find(a => !a.includes('/ws'))!,
     callAdmin: async <T>(method: string, params: unknown = []): Promise<T> => {

@@ -89,7 +89,8 @@ describe('store faults', () => {
     expect(node.logs.some(l => String(l.msg).startsWith('store writes are failing'))).toBe(true)
 
     // a restart on the still-full disk: starts, restores, refuses the next tx, keeps running
-    expect(await node.stop()).toBe(0)
+    const stopped = await node.stop()
+    expect(stopped, `exit signal ${String(node.proc.signalCode)}; stderr and last logs: ${node.stderr().slice(-2000)} ${JSON.stringify(node.logs.slice(-5))}`).toBe(0)
     node = await start(dataDir)
     expect(node.info.restoredTxs).toBe(acked.length)
     let again: number | undefined
