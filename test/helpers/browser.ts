@@ -219,7 +219,7 @@ export async function waitUntil (cond: () => boolean | Promise<boolean>, timeout
   }
 }
 
-/** Sends `count` signed demo txs over the node's JSON-RPC with the `lightpool send` command. */
+/** What `lightpool send` is to send: `count` signed demo txs over the node's JSON-RPC. */
 interface SendOptions {
   count: number
   rate?: number

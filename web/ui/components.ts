@@ -365,9 +365,9 @@ export class PeerPanel {
    * `alone` or `unbacked`; a distrusted one is not followed until the time shown.
    */
   private updateFeeds (stats: readonly RelayFeedStats[], now: number): void {
-    // The set of relays (and whether each is distrusted) changes rarely; the counts change
-    // with every tx. Rows are rebuilt only for the former, texts updated in place for the latter,
-    // so a busy pool does not rebuild this list many times a second.
+    // The set of relays changes rarely; their state and counts change with every tx. Rows are
+    // rebuilt only for the former, state and texts updated in place for the latter, so a busy
+    // pool does not rebuild this list many times a second.
     const key = JSON.stringify(stats.map(s => s.peer))
     if (key !== this.feedsShown) {
       this.feedsShown = key
