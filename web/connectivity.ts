@@ -5,13 +5,14 @@ import { connectivityConfig, type ConnectivityConfig, type ConnectivityInit } fr
 import { GossipWatchdog } from './connectivity/gossipsub-streams-patch.ts'
 import { Reidentifier } from './connectivity/reidentify.ts'
 import { RelayDialGuard } from './connectivity/relay-dial-guard.ts'
-import { RelayKeeper } from './connectivity/relay-keeper.ts'
+import { RelayKeeper, reservedOn } from './connectivity/relay-keeper.ts'
+import { findReservationStore, ReservationKeeper } from './connectivity/reservation-keeper.ts'
 import { connectivityStatus, type ConnectivityEvents, type ConnectivityStatus, type UpgradeRecord } from './connectivity/status.ts'
 import { WebRtcUpgrader } from './connectivity/webrtc-upgrader.ts'
 
 export { connectionKind, type ConnectionKind } from './connectivity/kind.ts'
 export { RelayDialGuard } from './connectivity/relay-dial-guard.ts'
-export { DEFAULT_CONNECTIVITY_CONFIG, type ConnectivityConfig, type ConnectivityInit } from './connectivity/config.ts'
+export { connectivityConfig, DEFAULT_CONNECTIVITY_CONFIG, type ConnectivityConfig, type ConnectivityInit } from './connectivity/config.ts'
 export type { ConnectivityComponents } from './connectivity/components.ts'
 export type { ConnectionInfo, ConnectivityEvents, ConnectivityStatus, RelayState, RelayStatus, UpgradeRecord } from './connectivity/status.ts'
 
@@ -23,6 +24,8 @@ export type { ConnectionInfo, ConnectivityEvents, ConnectivityStatus, RelayState
  * - relay-keeper.ts       a WebSocket connection to every configured relay,
  *                         redialled with a short backoff (a tab with no relay
  *                         is offline); RelayDialGuard makes it the only dialler
+ * - reservation-keeper.ts  asks a connected relay for a reservation again
+ *                         when the circuit-relay transport's one ask failed
  * - webrtc-upgrader.ts    direct WebRTC to the other tabs the peer keeper
  *                         learns of, retried past @libp2p/webrtc's dial race;
  *                         relayed connections closed once WebRTC is up
@@ -41,6 +44,7 @@ export class BrowserConnectivity implements Startable {
   private readonly components: ConnectivityComponents
   private readonly log: Logger
   private readonly relays: RelayKeeper
+  private readonly reservations: ReservationKeeper
   private readonly browsers: WebRtcUpgrader
   private readonly reidentifier: Reidentifier
   private readonly watchdog: GossipWatchdog | undefined
@@ -54,6 +58,14 @@ export class BrowserConnectivity implements Startable {
     const shared = { config: this.config, events: this.events, log: this.log }
     this.reidentifier = new Reidentifier(components, this.log)
     this.relays = new RelayKeeper(components, { ...shared, relays: init.relays, guard: init.guard ?? new RelayDialGuard() })
+    this.reservations = new ReservationKeeper({
+      relays: () => this.relays.peers(),
+      isConnected: (peer) => this.relays.isConnected(peer),
+      isReserved: (peer) => reservedOn(peer, this.ownAddrs()),
+      store: () => findReservationStore(components.transportManager),
+      config: this.config,
+      log: this.log
+    })
     this.browsers = new WebRtcUpgrader(components, { ...shared, reidentifier: this.reidentifier, isRelay: (peer) => this.relays.isRelay(peer) })
     this.watchdog = init.gossipTopic === undefined
       ? undefined
@@ -127,6 +139,7 @@ export class BrowserConnectivity implements Startable {
     if (!this.running) return
     const now = Date.now()
     this.relays.tick(now)
+    this.reservations.tick(now)
     this.browsers.tick(now)
     this.watchdog?.check(now)
   }

@@ -6,7 +6,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { IDBDatastore } from 'datastore-idb'
 import type { Datastore } from 'interface-datastore'
 import { createLightpool, type Lightpool, type LightpoolInit, protocolIds, type NodeMode, type PoolStore, type RelayFeedStats } from '../src/index.ts'
-import { BrowserConnectivity, browserConnectivity, RelayDialGuard, type ConnectivityInit } from './connectivity.ts'
+import { BrowserConnectivity, browserConnectivity, connectivityConfig, RelayDialGuard, type ConnectivityInit } from './connectivity.ts'
 import { browserGater, insecureRule, type InsecureRule } from './gater.ts'
 import { IdbPoolStore, type IdbPoolStoreInit } from './store/idb-pool-store.ts'
 import { loadOrCreateIdentity } from './store/settings.ts'
@@ -71,9 +71,6 @@ function relayPeerIds (relays: string[]): string[] {
   return ids
 }
 
-/** Reservations the tab keeps: one per relay, at most this many. */
-const MAX_RESERVATIONS = 3
-
 /**
  * Starts a lightpool node in a browser tab: WebSockets to relays, a relay
  * reservation (so other tabs can reach it), WebRTC to other tabs, the pool
@@ -119,7 +116,7 @@ export async function createBrowserLightpool (init: BrowserLightpoolInit): Promi
   }
   // a tab that keeps nothing (store 'memory') gets a fresh peer id per load too
   const privateKey = init.privateKey ?? (init.store === 'memory' ? await generateKeyPair('Ed25519') : await loadOrCreateIdentity(network, tab.slot))
-  const reservations = Math.min(MAX_RESERVATIONS, init.relays.length)
+  const reservations = Math.min(connectivityConfig(init.connectivity ?? {}).maxReservations, init.relays.length)
   // the connectivity service alone redials a relay that is down (see RelayDialGuard)
   const guard = new RelayDialGuard()
   const gater = browserGater(insecure)

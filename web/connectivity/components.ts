@@ -1,5 +1,5 @@
 import type { ComponentLogger, Connection, Libp2pEvents, PeerId, PeerStore, TypedEventTarget } from '@libp2p/interface'
-import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
+import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
 
 /** What of identify the connectivity services use: identify a peer again on a chosen connection. */
 export interface IdentifyService { identify: (connection: Connection) => Promise<unknown> }
@@ -17,6 +17,7 @@ export interface ConnectivityComponents {
   peerStore: PeerStore
   connectionManager: ConnectionManager
   addressManager: AddressManager
+  transportManager: TransportManager
   events: TypedEventTarget<Libp2pEvents>
   logger: ComponentLogger
   identify?: IdentifyService

@@ -8,6 +8,17 @@ export interface ConnectivityConfig {
   relayRetryMaxMs: number
   /** Per relay dial. Default 10 s. */
   relayDialTimeoutMs: number
+  /** Relays the tab holds a reservation on (so other tabs can reach it through them), one per relay. Default 3. */
+  maxReservations: number
+  /**
+   * A relay connected this long without a reservation is asked again, then
+   * after each refusal twice as long, up to `reservationRetryMaxMs` (see
+   * reservation-keeper.ts). Default 5 s: the transport's own ask on a new
+   * connection takes one round trip.
+   */
+  reservationRetryBaseMs: number
+  /** Longest wait between two asks of a relay that keeps refusing (a full relay). Default 1 min: an ask costs the relay one stream. */
+  reservationRetryMaxMs: number
   /** Most WebRTC connections to other browsers this tab keeps. Default 8. */
   maxBrowserPeers: number
   /** Tries per WebRTC dial (@libp2p/webrtc 6.0.x loses about one dial in 8–14 to a race). Default 3. */
@@ -42,6 +53,9 @@ export const DEFAULT_CONNECTIVITY_CONFIG: Readonly<ConnectivityConfig> = Object.
   relayRetryBaseMs: 1_000,
   relayRetryMaxMs: 10_000,
   relayDialTimeoutMs: 10_000,
+  maxReservations: 3,
+  reservationRetryBaseMs: 5_000,
+  reservationRetryMaxMs: 60_000,
   maxBrowserPeers: 8,
   webrtcAttempts: 3,
   webrtcAttemptTimeoutMs: 4_000,
@@ -74,5 +88,6 @@ export function connectivityConfig (init: Partial<ConnectivityConfig>): Readonly
     if (init[key] !== undefined) (config as unknown as Record<string, unknown>)[key] = init[key]
   }
   config.webrtcAttempts = Math.max(1, config.webrtcAttempts)
+  config.maxReservations = Math.max(0, Math.floor(config.maxReservations))
   return Object.freeze(config)
 }

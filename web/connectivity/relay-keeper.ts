@@ -12,6 +12,11 @@ export const KEEP_ALIVE_TAG = 'keep-alive-lightpool-relay'
 /** The tag's value: above any peer the pruner would rather keep. */
 const KEEP_ALIVE_VALUE = 100
 
+/** Does the tab hold a reservation on `relay`: is one of its own addresses a circuit through it? */
+export function reservedOn (relay: string, ownAddrs: readonly string[]): boolean {
+  return ownAddrs.some(a => a.includes(`/p2p/${relay}/p2p-circuit`))
+}
+
 interface RelayEntry {
   addr: Multiaddr
   peer: string
@@ -35,7 +40,7 @@ export interface RelayKeeperInit {
  * much shorter than the peer keeper's, because a tab with no relay is
  * offline. Reservations come from the circuit-relay transport, which listens
  * on one `/p2p-circuit` per relay and reserves on any relay it is connected
- * to, again after a reconnect.
+ * to, again after a reconnect; ReservationKeeper asks again when that fails.
  */
 export class RelayKeeper {
   private readonly components: ConnectivityComponents
@@ -53,6 +58,11 @@ export class RelayKeeper {
     }
     init.guard.setRelays(this.relays.map(r => r.peer))
     init.guard.connectedBy((peer) => this.isConnected(peer))
+  }
+
+  /** The configured relays' peer ids. */
+  peers (): string[] {
+    return this.relays.map(r => r.peer)
   }
 
   isRelay (peer: string): boolean {
@@ -82,7 +92,7 @@ export class RelayKeeper {
         addr: r.addr.toString(),
         peerId: r.peer,
         state,
-        reserved: ownAddrs.some(a => a.includes(`/p2p/${r.peer}/p2p-circuit`)),
+        reserved: reservedOn(r.peer, ownAddrs),
         failures: r.failures
       }
       if (state === 'waiting') out.retryAt = r.nextAt
@@ -110,7 +120,7 @@ export class RelayKeeper {
     this.init.events.emit('relay:lost', { peer })
   }
 
-  private isConnected (peer: string): boolean {
+  isConnected (peer: string): boolean {
     return this.components.connectionManager.getConnections().some(c => c.remotePeer.toString() === peer && c.status === 'open')
   }
 
