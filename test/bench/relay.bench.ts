@@ -1,5 +1,7 @@
 /**
- * npm run bench:relay [-- --light 200 --raw 1000 --full 4 --rate 100 --seconds 20 --size 40000 --procs 4 --nice-light 10 --modes feed,gossipsub,feed-raw]
+ * npm run bench:relay [-- --light 200 --raw 1000 --full 4 --rate 100 --seconds 20 --size 40000 --procs 4 --nice-light 10 --flush-ms 50 --modes feed,gossipsub,feed-raw]
+ *
+ * --flush-ms sets the relay's feed flushIntervalMs (default: the feed's own, 50 ms).
  *
  * What one relay costs to serve N light nodes (tabs). This process runs the
  * relay alone; M full nodes (publishing `rate` txs/s of `size` bytes between
@@ -57,6 +59,8 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     size: { type: 'string', default: '40000' },
     procs: { type: 'string', default: '4' },
+    // the relay's feed flushIntervalMs (src/net/feed/server-config.ts); unset: its default
+    'flush-ms': { type: 'string' },
     modes: { type: 'string', default: 'feed,gossipsub,feed-raw' }
   }
 })
@@ -74,6 +78,7 @@ const PROCS = Math.max(1, num('procs'))
 const RAW = num('raw')
 const LIGHT_NICE = Math.min(19, num('nice-light'))
 type Mode = 'feed' | 'gossipsub' | 'feed-raw'
+const FLUSH = args['flush-ms'] === undefined ? {} : { flushIntervalMs: num('flush-ms') }
 const MODES = String(args.modes).split(',') as Mode[]
 /** after the last publish, time for the last listings to arrive */
 const DRAIN_MS = 5_000
@@ -108,7 +113,7 @@ async function run (mode: Mode, light: number, baselineCpu: number | undefined):
     transports: [tcp()],
     listen: ['/ip4/127.0.0.1/tcp/0'],
     connectionManager: { maxConnections: LIGHT + FULL + 100, inboundConnectionThreshold: 100_000, maxIncomingPendingConnections: 1000, dialTimeout: 30_000, inboundUpgradeTimeout: 30_000 },
-    feed: { enabled: mode !== 'gossipsub', server: { maxSubscribers: LIGHT + 10, maxSubscribersPerIp: LIGHT + 10 } },
+    feed: { enabled: mode !== 'gossipsub', server: { maxSubscribers: LIGHT + 10, maxSubscribersPerIp: LIGHT + 10, ...FLUSH } },
     pool: { maxCount: 100_000, maxBytes: 2 ** 40 },
     net: { peers: { minPeers: 0 } }
   })
