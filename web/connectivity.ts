@@ -5,7 +5,7 @@ import { connectivityConfig, type ConnectivityConfig, type ConnectivityInit } fr
 import { GossipWatchdog } from './connectivity/gossipsub-streams-patch.ts'
 import { Reidentifier } from './connectivity/reidentify.ts'
 import { RelayDialGuard } from './connectivity/relay-dial-guard.ts'
-import { RelayKeeper, reservedOn } from './connectivity/relay-keeper.ts'
+import { RelayKeeper } from './connectivity/relay-keeper.ts'
 import { findReservationStore, ReservationKeeper } from './connectivity/reservation-keeper.ts'
 import { connectivityStatus, type ConnectivityEvents, type ConnectivityStatus, type UpgradeRecord } from './connectivity/status.ts'
 import { WebRtcUpgrader } from './connectivity/webrtc-upgrader.ts'
@@ -61,7 +61,7 @@ export class BrowserConnectivity implements Startable {
     this.reservations = new ReservationKeeper({
       relays: () => this.relays.peers(),
       isConnected: (peer) => this.relays.isConnected(peer),
-      isReserved: (peer) => reservedOn(peer, this.ownAddrs()),
+      ownAddrs: () => this.ownAddrs(),
       store: () => findReservationStore(components.transportManager),
       config: this.config,
       log: this.log

@@ -18,6 +18,7 @@ describe('ReservationKeeper', () => {
   const reserved = new Set<string>()
   let asks: Array<{ peer: string, at: number }>
   let refuse: boolean
+  const self = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
 
   beforeEach(async () => {
     vi.useFakeTimers({ now: 1_000_000 })
@@ -39,7 +40,7 @@ describe('ReservationKeeper', () => {
   const keeper = (overrides: Parameters<typeof connectivityConfig>[0] = {}): ReservationKeeper => new ReservationKeeper({
     relays: () => peers,
     isConnected: (p) => connected.has(p),
-    isReserved: (p) => reserved.has(p),
+    ownAddrs: () => [...reserved].map(p => `/ip4/127.0.0.1/tcp/1/ws/p2p/${p}/p2p-circuit/p2p/${self}`),
     store: () => store,
     config: connectivityConfig({ reservationRetryBaseMs: 5_000, reservationRetryMaxMs: 40_000, ...overrides }),
     log: logger('test')

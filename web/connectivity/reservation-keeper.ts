@@ -3,6 +3,7 @@ import type { Logger, PeerId } from '@libp2p/interface'
 import type { TransportManager } from '@libp2p/interface-internal'
 import { backoffDelay, jittered } from '../../src/index.ts'
 import type { ConnectivityConfig } from './config.ts'
+import { reservedOn } from './relay-keeper.ts'
 
 /** What of @libp2p/circuit-relay-v2's reservation store the keeper uses: ask one connected relay for a reservation. */
 export interface ReservationAsker {
@@ -38,7 +39,8 @@ export interface ReservationKeeperInit {
   /** Configured relays' peer ids, in the order the tab prefers them. */
   relays: () => string[]
   isConnected: (peer: string) => boolean
-  isReserved: (peer: string) => boolean
+  /** The node's own addresses (a reservation shows as a circuit address through its relay). */
+  ownAddrs: () => string[]
   /** The node's reservation store, looked up when first needed (transports start after services are built). */
   store: () => ReservationAsker | undefined
   config: Readonly<ConnectivityConfig>
@@ -70,16 +72,17 @@ export class ReservationKeeper {
   }
 
   tick (now: number): void {
-    const { relays, isConnected, isReserved, config } = this.init
+    const { relays, isConnected, ownAddrs, config } = this.init
+    const addrs = ownAddrs()
     const all = relays()
-    const held = all.filter(isReserved).length
+    const reserved = new Set(all.filter(peer => reservedOn(peer, addrs)))
     for (const peer of all) {
-      if (!isConnected(peer) || isReserved(peer)) {
+      if (!isConnected(peer) || reserved.has(peer)) {
         // a new connection, or a reservation held: start from the beginning next time
         if (this.attempts.get(peer)?.asking !== true) this.attempts.delete(peer)
         continue
       }
-      if (held >= config.maxReservations) continue
+      if (reserved.size >= config.maxReservations) continue
       const attempt = this.attempts.get(peer)
       if (attempt === undefined) {
         this.attempts.set(peer, { nextAt: now + config.reservationRetryBaseMs, failures: 0, asking: false })
