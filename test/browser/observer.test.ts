@@ -52,7 +52,9 @@ describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
     const shown = await page.$$eval('.lp-txs tbody tr:not([hidden]) .lp-hash', els => els.map(e => e.textContent ?? ''))
     expect(shown).toEqual(expected)
     for (const h of shown) expect(h).toMatch(/^[0-9a-f]{64}$/)
-    // the counters, the histogram and the event list moved too
+    // the counters, the histogram and the event list moved too: on the next frame after the
+    // last tx (the top 50 can be complete a frame before the last low-fee txs are counted)
+    await page.waitForFunction(() => document.querySelector('.lp-stat-value')?.textContent === '100', null, { timeout: 5_000 }).catch(() => {})
     expect(await page.textContent('.lp-stat-value')).toBe('100')
     expect(await page.$$eval('.lp-hist-bar', els => els.filter(e => (e as HTMLElement).style.height !== '0%').length)).toBeGreaterThan(3)
     const text = await domText()
