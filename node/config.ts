@@ -43,6 +43,7 @@ export interface NodeConfig {
   p2pIdleTimeoutMs: number
   maxTxs: number
   maxPoolBytes: number
+  storeMinFreeMb: number
   minFee: bigint
   replacementBumpPercent: number
   maxPayloadBytes: number
@@ -99,6 +100,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'p2pIdleTimeoutMs', flag: 'p2p-idle-timeout', kind: 'int', min: 100, max: 3_600_000, default: P2P.socketIdleTimeoutMs, help: 'ms a socket on the WebSocket port may stay silent before its HTTP upgrade is done (libp2p: no limit)' },
   { key: 'maxTxs', flag: 'max-txs', kind: 'int', min: 1, max: 10_000_000, default: 10_000, help: 'pool cap: pending txs' },
   { key: 'maxPoolBytes', flag: 'max-pool-bytes', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER, default: 512 * MiB, help: 'pool cap: bytes of pending txs' },
+  { key: 'storeMinFreeMb', flag: 'store-min-free-mb', kind: 'int', min: 0, max: 1_000_000, default: 64, help: 'new txs are refused (-32008) while the data directory\'s disk has less free space than this, in MiB, before the disk is full (lmdb-js can corrupt its memory on a full disk); 0: off' },
   { key: 'minFee', flag: 'min-fee', kind: 'bigint', default: 1n, help: 'lowest fee admitted' },
   { key: 'replacementBumpPercent', flag: 'replacement-bump', kind: 'int', min: 0, max: 10_000, default: 10, help: 'percent a tx must outbid the pending txs sharing a nullifier to replace them' },
   { key: 'maxPayloadBytes', flag: 'max-payload-bytes', kind: 'int', min: 1, max: 64 * MiB, default: 128 * 1024, help: 'largest tx payload (public data + proof) accepted' },

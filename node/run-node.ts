@@ -67,7 +67,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
   try {
     prepareDirectory(dataDir)
     cleanups.push(await lockDataDir(dataDir))
-    const db = await openDatabase({ path: join(dataDir, 'db'), network: config.network })
+    const db = await openDatabase({ path: join(dataDir, 'db'), network: config.network, minFreeBytes: config.storeMinFreeMb * 1024 * 1024 })
     cleanups.push(async () => { await db.close() })
     const privateKey = await loadOrCreateIdentity(dataDir)
     const limits: TxLimits = { maxPayloadBytes: config.maxPayloadBytes, maxNullifiers: config.maxNullifiers }

@@ -1,6 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { open, type Database as LmdbDatabase, type RootDatabase, type RootDatabaseOptions } from 'lmdb'
+import { freeSpaceCheck } from './free-space.ts'
 import { inspectDataFile } from './lmdb-file.ts'
 import { WriteGuard } from './write-guard.ts'
 
@@ -84,6 +85,8 @@ export interface DatabaseInit {
   path: string
   /** The network this node runs. A data directory belongs to one network. */
   network: string
+  /** Writes that add data are refused while the disk has less free than this (see ./free-space.ts). Default 0: never. */
+  minFreeBytes?: number
 }
 
 export class Database {
@@ -127,7 +130,9 @@ export class Database {
     }
     try {
       checkOrInitMeta(path, network, root)
-      return new Database(path, network, root)
+      const database = new Database(path, network, root)
+      if ((init.minFreeBytes ?? 0) > 0) database.writes.spaceCheck = freeSpaceCheck(path, init.minFreeBytes!)
+      return database
     } catch (err) {
       await root.close().catch(() => {})
       if (err instanceof DataDirError) throw err

@@ -58,7 +58,8 @@ export class LmdbPoolStore implements PoolStore {
     const db = this.database.pool
     // deletes first, as MemoryPoolStore does: a hash both deleted and put ends up put
     const ops = [...deletes.map(key => ({ key })), ...puts.map(([key, value]) => ({ key, value }))]
-    await this.database.writes.run('pool write', async () => { await writeAtomically(db, ops) })
+    // deletes alone are let through on a nearly full disk: they are how the pool makes room
+    await this.database.writes.run('pool write', async () => { await writeAtomically(db, ops) }, { grows: puts.length > 0 })
   }
 
   async getBody (hash: string): Promise<Uint8Array | undefined> {

@@ -14,6 +14,9 @@ import { StoreWriteError } from '../../src/index.ts'
  * 2. It keeps the store's health for /health and /metrics: failing from a
  *    failed commit until a commit succeeds FAILING_HOLD_MS after the last
  *    failure (or /health is asked then).
+ * 3. With a `spaceCheck` (./free-space.ts), it refuses a write that adds data
+ *    while the disk is nearly full, before LMDB meets ENOSPC; such a refusal
+ *    counts as a failed write.
  */
 export interface StoreHealth {
   status: 'ok' | 'failing'
@@ -39,6 +42,8 @@ export class WriteGuard {
   private readonly holdMs: number
   /** Called when the store starts failing (with the cause) and when it recovers: one log line per change, not per write. */
   onChange: (health: StoreHealth) => void = () => {}
+  /** Why a write that adds data must not start now, or undefined. Default: never. */
+  spaceCheck: () => string | undefined = () => undefined
   private failedWrites = 0
   private lastError: string | undefined
   private failingSince: number | undefined
@@ -55,23 +60,36 @@ export class WriteGuard {
     return { status: 'failing', failedWrites: this.failedWrites, lastError: this.lastError, failingSince: this.failingSince! }
   }
 
-  /** Runs one write; rejects with StoreWriteError if its commit fails. `what` names it in the error. */
-  async run<T> (what: string, write: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one write; rejects with StoreWriteError if its commit fails, or
+   * before it starts if it adds data (`grows`, the default; a batch of deletes
+   * only does not) and the space check refuses. `what` names it in the error.
+   */
+  async run<T> (what: string, write: () => Promise<T>, opts: { grows?: boolean } = {}): Promise<T> {
+    const refusal = opts.grows === false ? undefined : this.spaceCheck()
+    if (refusal !== undefined) {
+      this.failed(refusal)
+      throw new StoreWriteError(`${what} refused: ${refusal}`)
+    }
     let result: T
     try {
       result = await write()
     } catch (err) {
       const cause = await commitCause(err)
-      this.failedWrites++
-      const started = this.lastError === undefined
-      this.lastError = cause
-      this.failingSince ??= Date.now()
-      this.lastFailureAt = Date.now()
-      if (started) this.onChange(this.health())
+      this.failed(cause)
       throw new StoreWriteError(`${what} failed: ${cause}`, { cause: err })
     }
     if (this.lastError !== undefined && Date.now() - this.lastFailureAt >= this.holdMs) this.recovered()
     return result
+  }
+
+  private failed (cause: string): void {
+    this.failedWrites++
+    const started = this.lastError === undefined
+    this.lastError = cause
+    this.failingSince ??= Date.now()
+    this.lastFailureAt = Date.now()
+    if (started) this.onChange(this.health())
   }
 
   private recovered (): void {

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { randomBytes } from 'node:crypto'
 import { open } from 'lmdb'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { DecodeError, toHex, TxIntake, TxPool, TxValidator, type StoredTx } from '../../src/index.ts'
+import { DecodeError, StoreWriteError, toHex, TxIntake, TxPool, TxValidator, type StoredTx } from '../../src/index.ts'
 import { sha256Sync } from '../../src/crypto/sha256.ts'
 import { DataDirError, openDatabase, SCHEMA_VERSION, type Database } from '../../node/store/database.ts'
 import { LmdbPoolStore } from '../../node/store/lmdb-pool-store.ts'
@@ -139,6 +139,24 @@ describe('LmdbPoolStore', () => {
     }
     expect(seen).toEqual(recs.map(r => r.meta.hash).sort())
     expect(await all(store)).toEqual([])
+  })
+
+  it('refuses a batch that puts while the disk has less free than minFreeBytes, and lets a batch of deletes through', async () => {
+    const db = await openDb()
+    const recs = [record(), record()]
+    await new LmdbPoolStore(db).write({ put: recs, delete: [] })
+    await db.close()
+    // no disk has this much free: every write that adds data is refused before LMDB sees it
+    const guarded = await openDatabase({ path: dir, network: 'testnet', minFreeBytes: Number.MAX_SAFE_INTEGER })
+    opened.push(guarded)
+    const store = new LmdbPoolStore(guarded)
+    const refusal = store.write({ put: [record()], delete: [recs[0]!.meta.hash] })
+    await expect(refusal).rejects.toBeInstanceOf(StoreWriteError)
+    await expect(refusal).rejects.toThrow(/pool write refused: only .* MiB free on the data directory's disk, below --store-min-free-mb/)
+    expect(guarded.writes.health()).toMatchObject({ status: 'failing', failedWrites: 1 })
+    expect(await all(store)).toEqual([...recs].sort(byHash))
+    await store.write({ put: [], delete: [recs[0]!.meta.hash] })
+    expect(await all(store)).toEqual([recs[1]])
   })
 
   it('keeps its data across close and reopen', async () => {
