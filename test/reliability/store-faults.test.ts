@@ -59,6 +59,17 @@ function smallDisk (): string {
   return mnt
 }
 
+/** Sends `n` 20 KB txs, each of which must be accepted; returns their hashes. */
+async function sendAccepted (node: NodeProcess, n: number): Promise<string[]> {
+  const hashes: string[] = []
+  for (let i = 0; i < n; i++) {
+    const tx = await makeTx({ payloadBytes: 20_000 })
+    expect((await node.request('pool_sendTx', [hex(tx.bytes)])).error).toBeUndefined()
+    hashes.push(tx.hash)
+  }
+  return hashes
+}
+
 /** Sends 60 KB txs until one is refused (LMDB may still have free pages in its file); the hashes it acknowledged go into `acked`. */
 async function sendUntilRefused (node: NodeProcess, acked: string[]): Promise<{ code: number, message: string } | undefined> {
   for (let attempts = 0; attempts < 60; attempts++) {
@@ -77,12 +88,7 @@ describe('store faults', () => {
     // 1 MiB of margin on a 6 MiB disk (the default, 64 MiB, is for real disks)
     const margin = ['--store-min-free-mb', '1']
     let node = await start(dataDir, margin)
-    const acked: string[] = []
-    for (let i = 0; i < 5; i++) {
-      const tx = await makeTx({ payloadBytes: 20_000 })
-      expect((await node.request('pool_sendTx', [hex(tx.bytes)])).error).toBeUndefined()
-      acked.push(tx.hash)
-    }
+    const acked = await sendAccepted(node, 5)
     const filler = fillDisk(mnt)
 
     // refused by the free-space check, before LMDB meets the full disk
@@ -121,12 +127,7 @@ describe('store faults', () => {
     const mnt = smallDisk()
     const dataDir = join(mnt, 'node')
     let node = await start(dataDir, ['--store-min-free-mb', '0'])
-    const acked: string[] = []
-    for (let i = 0; i < 3; i++) {
-      const tx = await makeTx({ payloadBytes: 20_000 })
-      expect((await node.request('pool_sendTx', [hex(tx.bytes)])).error).toBeUndefined()
-      acked.push(tx.hash)
-    }
+    const acked = await sendAccepted(node, 3)
     const filler = fillDisk(mnt)
     const refused = await sendUntilRefused(node, acked)
     expect(refused?.code, JSON.stringify(refused)).toBe(STORE_FAILED)
