@@ -6,7 +6,7 @@ import {
   decodeFetchItem, decodeFetchRequest, encodeFetchItem, encodeFetchRequest,
   FETCH_MISSING, FETCH_SKIPPED, FETCH_FOUND, type FetchItem, type ObjectKind
 } from './messages.ts'
-import { isTimeout } from './errors.ts'
+import { isStreamEnd, isTimeout } from './errors.ts'
 import { deadline } from '../util/deadline.ts'
 import type { FetchResult } from './fetcher.ts'
 
@@ -60,11 +60,6 @@ export interface FetchServeHooks {
   violation: (peer: string, err: unknown) => void
 }
 
-function isEnd (err: unknown): boolean {
-  const name = (err as Error)?.name
-  return name === 'UnexpectedEOFError' || name === 'StreamResetError' || name === 'StreamStateError'
-}
-
 export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, hooks: FetchServeHooks) {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const peer = connection.remotePeer.toString()
@@ -82,7 +77,7 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
           frame = await lp.read({ signal: limit.signal })
         } catch (err) {
           // after a first request, a peer going quiet or closing its side is the normal end
-          if (!first && (isTimeout(err) || isEnd(err))) {
+          if (!first && (isTimeout(err) || isStreamEnd(err))) {
             await stream.close().catch(() => {})
             return
           }

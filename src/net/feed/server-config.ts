@@ -110,6 +110,8 @@ export interface FeedServerStats {
   drops: number
   /** subscriptions refused by the caps */
   refused: number
+  /** subscriptions from a peer whose earlier one had ended (or was replaced): subscribers that left and came back */
+  rejoined: number
   /** bytes waiting in all subscribers' queues now */
   queuedBytes: number
   /** bytes the resume journal holds now (at most `resumeJournalBytes`) */
