@@ -1,4 +1,11 @@
-/** Settings of the feed's subscribing side (client.ts). */
+import type { Libp2pEvents, Logger, PeerStore, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { TxPool } from '../../pool/pool.ts'
+import type { TxLimits } from '../../tx/limits.ts'
+import type { TxMeta } from '../../tx/types.ts'
+import type { FeedCheckConfig } from './checker.ts'
+
+/** Settings, init, components and events of the feed's subscribing side (client.ts). */
 export interface FeedClientConfig {
   /** Relays subscribed to at once. Default 2: one relay that hides a tx is caught by the other. */
   subscriptions: number
@@ -26,6 +33,18 @@ export interface FeedClientConfig {
   removedMemory: number
   /** How long a relay whose listing failed a check is not subscribed to. Default 10 min. */
   distrustMs: number
+  /**
+   * The watchdog: a relay that stays connected this long with its feed
+   * neither live nor resyncing (every subscription failing, or none tried)
+   * has its connections closed, so that they are dialled anew; a connection
+   * whose muxer has closed under it looks open and can open no stream, and
+   * nothing else ends it. Not for a relay that refused (it is full) or is
+   * distrusted. Default 3 s: a healthy connection resubscribes within one
+   * retry (500 ms), and the bound on a tab's recovery is ~5 s.
+   */
+  watchdogMs: number
+  /** Entries of each relay's feed history (`stats().history`). Default 32. */
+  historySize: number
 }
 
 export const DEFAULT_FEED_CLIENT_CONFIG: Readonly<FeedClientConfig> = Object.freeze({
@@ -38,7 +57,9 @@ export const DEFAULT_FEED_CLIENT_CONFIG: Readonly<FeedClientConfig> = Object.fre
   maxFrameBytes: 64 * 1024,
   ackEveryBytes: 16 * 1024,
   removedMemory: 4096,
-  distrustMs: 10 * 60_000
+  distrustMs: 10 * 60_000,
+  watchdogMs: 3_000,
+  historySize: 32
 })
 
 /**
@@ -48,4 +69,45 @@ export const DEFAULT_FEED_CLIENT_CONFIG: Readonly<FeedClientConfig> = Object.fre
  */
 export function ackInterval (windowBytes: number, ackEveryBytes: number): number {
   return Math.max(1, Math.min(ackEveryBytes, Math.floor(windowBytes / 4)))
+}
+
+export interface FeedClientInit {
+  protocol: string
+  /**
+   * Trust, but check (checker.ts): the fetch protocol to get sampled bodies
+   * from the relay that listed them, and how to tell a body backs a listing.
+   * Without it, nothing is checked.
+   */
+  check?: {
+    fetchProtocol: string
+    maxTxBytes: number
+    verify: (body: Uint8Array, meta: TxMeta) => Promise<string | undefined>
+    config?: Partial<FeedCheckConfig>
+    /** A relay's listing was unbacked: charge its reputation. */
+    distrust: (peer: string, detail: string) => void
+  }
+  /** the lightpush protocol, used by `push` */
+  pushProtocol?: string
+  pool: TxPool
+  limits: TxLimits
+  config?: Partial<FeedClientConfig>
+  runOnLimitedConnection?: boolean
+  /** A relay fed a malformed frame. */
+  penalize?: (peer: string, detail: string) => void
+}
+
+export interface FeedClientComponents {
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+  events: TypedEventTarget<Libp2pEvents>
+  logger?: { forComponent: (name: string) => Logger }
+}
+
+export interface FeedClientEvents {
+  /** a tx was listed from a relay's feed */
+  'listed': { meta: TxMeta, from: string }
+  'subscribed': { peer: string }
+  'unsubscribed': { peer: string, reason: string }
+  /** a relay's feed changed state (live, resyncing, subscribing, down) */
+  'state': { peer: string }
 }

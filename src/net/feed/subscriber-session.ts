@@ -89,6 +89,7 @@ export class SubscriberSession {
   /** The subscriber acknowledged `bytes`. */
   acked (bytes: number): void {
     this.unacked = Math.max(0, this.unacked - bytes)
+    if (this.unacked < this.init.config.windowBytes) this.fullSince = undefined
     this.pump()
   }
 
@@ -159,6 +160,8 @@ export class SubscriberSession {
       const more = this.stream.send(frame)
       this.unacked += frame.byteLength
       this.lastSentAt = Date.now()
+      // the stall clock starts when the window fills, whichever path filled it (a live frame, a page)
+      if (this.unacked >= this.init.config.windowBytes) this.fullSince ??= this.lastSentAt
       this.init.counters.framesSent++
       this.init.counters.bytesSent += frame.byteLength
       if (!more) {
@@ -178,7 +181,6 @@ export class SubscriberSession {
   /** Sends what the subscriber is owed (a resync mark, snapshot pages, the journal, its queue) while its window allows. */
   private pump (): void {
     while (this.canSend()) {
-      this.fullSince = undefined
       if (this.phase === 'resync') {
         this.startSnapshot()
       } else if (this.phase === 'snapshot') {
@@ -192,7 +194,6 @@ export class SubscriberSession {
         return
       }
     }
-    if (!this.closed && this.unacked >= this.init.config.windowBytes) this.fullSince ??= Date.now()
   }
 
   private takeFromQueue (): Uint8Array[] {

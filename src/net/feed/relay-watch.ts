@@ -1,0 +1,93 @@
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Connection, Logger } from '@libp2p/interface'
+import type { FeedClientComponents, FeedClientConfig } from './client-config.ts'
+import type { RelaySet } from './relay-set.ts'
+
+/**
+ * Keeps a followed relay's feed from resting `down` while the relay is
+ * reachable:
+ *
+ * - a new connection to a relay ends its backoff: it is subscribed to at
+ *   once, not after the rest of a wait that grew while it was away (a
+ *   restart, a network change);
+ * - a feed that ended with its connection while another connection to the
+ *   relay is up (the connection was replaced) is due at once too;
+ * - the watchdog: a relay connected for `watchdogMs` with no live feed has
+ *   its connections closed, so the dialler (a tab's RelayKeeper, a node's
+ *   PeerKeeper) opens a fresh one. libp2p takes a connection for open while
+ *   its socket is, even when its muxer has closed (a `close()` that timed
+ *   out, the remote's GoAway): such a connection opens no stream, and
+ *   nothing else would end it. Not for a relay that refused (it is full: the
+ *   backoff is the answer) or that is distrusted.
+ */
+export class RelayWatch {
+  private readonly components: FeedClientComponents
+  private readonly relays: RelaySet
+  private readonly config: Readonly<FeedClientConfig>
+  private readonly log: Logger | undefined
+  /** Looks for relays to subscribe to (the client's maintain). */
+  private readonly wake: () => void
+
+  constructor (init: { components: FeedClientComponents, relays: RelaySet, config: Readonly<FeedClientConfig>, log: Logger | undefined, wake: () => void }) {
+    this.components = init.components
+    this.relays = init.relays
+    this.config = init.config
+    this.log = init.log
+    this.wake = init.wake
+  }
+
+  start (): void {
+    this.components.events.addEventListener('connection:open', this.onOpen)
+    this.components.events.addEventListener('connection:close', this.onClose)
+  }
+
+  stop (): void {
+    this.components.events.removeEventListener('connection:open', this.onOpen)
+    this.components.events.removeEventListener('connection:close', this.onClose)
+  }
+
+  /** A subscription to `peer` over `connection` ended: if that connection is gone and another is up, subscribe again at once. */
+  endedWith (peer: string, connection: Connection | undefined): void {
+    if (connection === undefined || connection.status === 'open') return
+    if (this.openConnections(peer).length > 0) this.relays.resetBackoff(peer, 'its connection was replaced')
+  }
+
+  /** The watchdog; runs with the client's maintenance. */
+  check (now: number): void {
+    for (const relay of this.relays.all()) {
+      if (relay.unfedSince === undefined || relay.refused) continue
+      if (relay.counters.distrustedUntil !== undefined && relay.counters.distrustedUntil > now) continue
+      const conns = this.openConnections(relay.peer)
+      if (conns.length === 0) continue
+      // a subscription in progress gets watchdogMs of its own: on a busy machine opening one takes a while
+      const since = Math.max(relay.unfedSince, relay.state === 'subscribing' ? relay.stateSince : 0, ...conns.map(c => c.timeline.open))
+      if (now - since < this.config.watchdogMs) continue
+      relay.counters.watchdogResets++
+      const reason = `no live feed for ${now - since} ms on an open connection`
+      this.relays.record(relay, { at: now, event: 'reset', reason })
+      this.log?.('relay %s: %s - closing its %d connection(s)', relay.peer, reason, conns.length)
+      // the watch starts over with the new connection
+      relay.unfedSince = now
+      for (const c of conns) c.abort(new Error(`feed watchdog: ${reason}`))
+    }
+  }
+
+  private openConnections (peer: string): Connection[] {
+    return this.components.connectionManager.getConnections(peerIdFromString(peer)).filter(c => c.status === 'open')
+  }
+
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    const peer = evt.detail.remotePeer.toString()
+    if (this.relays.get(peer) === undefined) return
+    this.relays.resetBackoff(peer, 'new connection')
+    this.wake()
+  }
+
+  private readonly onClose = (evt: CustomEvent<Connection>): void => {
+    const peer = evt.detail.remotePeer.toString()
+    if (this.relays.get(peer) === undefined) return
+    if (!this.openConnections(peer).some(c => c !== evt.detail)) return
+    this.relays.resetBackoff(peer, 'its connection was replaced')
+    this.wake()
+  }
+}
