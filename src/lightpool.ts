@@ -20,7 +20,7 @@ import { lightpool, type LightpoolService, type LightpoolServiceInit } from './n
 import type { NodeMode } from './types.ts'
 import { feedWiring, pushToRelays, type FeedClient, type FeedInit, type FeedServer, type PushServer } from './net/feed/index.ts'
 
-export const LIGHTPOOL_VERSION = '0.1.0'
+export const LIGHTPOOL_VERSION = '0.1.0' // package.json's version: `npm version` rewrites this line (scripts/version.ts), test/unit/docs.test.ts checks it
 
 /** How long stored peer addresses, and peers, stay usable for reconnecting: 14 and 30 days. */
 const PEER_ADDRESS_TTL_MS = 14 * 24 * 3600_000
