@@ -51,25 +51,33 @@ function parseMode (v: unknown): NodeMode | undefined {
   return v === 'full' || v === 'light' ? v : undefined
 }
 
-async function fetchWithTimeout (url: URL, init: RequestInit, ms: number): Promise<Response | undefined> {
+/**
+ * The page's config.json: the relays it names, nothing (none there: a 404,
+ * or not a lightpool config), or not reachable now (timed out, a network
+ * error, a status worth retrying), which is asked again like the node.
+ */
+async function fromConfigJson (base: string, timeoutMs: number): Promise<NodeAnswer> {
+  let res: Response
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(ms) })
-  } catch {
-    return undefined
+    res = await fetch(new URL('config.json', base), { cache: 'no-store', signal: AbortSignal.timeout(timeoutMs) })
+  } catch (err) {
+    return { kind: 'unreachable', reason: unreachableReason(err, timeoutMs) }
   }
-}
-
-async function fromConfigJson (base: string): Promise<Omit<PageConfig, 'source'> | undefined> {
-  const res = await fetchWithTimeout(new URL('config.json', base), { cache: 'no-store' }, 3000)
-  if (res?.ok !== true) return undefined
+  if (RETRY_STATUSES.has(res.status)) return { kind: 'unreachable', reason: `HTTP ${res.status}` }
+  if (!res.ok) return { kind: 'none' }
   try {
     const json = await res.json() as { relays?: unknown, network?: unknown, mode?: unknown }
     const relays = validRelays(json.relays)
-    if (relays.length === 0) return undefined
-    return { relays, network: typeof json.network === 'string' ? json.network : DEFAULT_NETWORK, mode: parseMode(json.mode) ?? 'light' }
+    if (relays.length === 0) return { kind: 'none' }
+    return { kind: 'found', config: { relays, network: typeof json.network === 'string' ? json.network : DEFAULT_NETWORK, mode: parseMode(json.mode) ?? 'light' } }
   } catch {
-    return undefined
+    return { kind: 'none' }
   }
+}
+
+function unreachableReason (err: unknown, timeoutMs: number): string {
+  const name = (err as Error).name
+  return name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${Math.round(timeoutMs / 1000)} s` : 'network error'
 }
 
 /**
@@ -158,8 +166,7 @@ async function askServingNode (loc: Location, timeoutMs: number): Promise<NodeAn
       signal: AbortSignal.timeout(timeoutMs)
     })
   } catch (err) {
-    const name = (err as Error).name
-    return { kind: 'unreachable', reason: name === 'TimeoutError' || name === 'AbortError' ? `timed out after ${Math.round(timeoutMs / 1000)} s` : 'network error' }
+    return { kind: 'unreachable', reason: unreachableReason(err, timeoutMs) }
   }
   if (RETRY_STATUSES.has(res.status)) return { kind: 'unreachable', reason: `HTTP ${res.status}` }
   if (!res.ok) return { kind: 'none' }
@@ -204,13 +211,19 @@ export async function resolvePageConfig (loc: Location = location, opts: Resolve
     return out
   }
   if (qRelays.length > 0) return finish({ relays: qRelays, network: DEFAULT_NETWORK, mode: 'light' }, 'query')
-  // both are quick, and usually only one answers
+  // both are quick, and usually only one answers; config.json wins when both do
   let timeoutMs = discovery.firstTimeoutMs
-  const [json, first] = await Promise.all([fromConfigJson(loc.href), askServingNode(loc, timeoutMs)])
-  if (json !== undefined) return finish(json, 'config.json')
-  let answer = first
-  // the page has a node to ask, which does not answer yet: keep asking (the
-  // setup form is only for a page with no node behind it)
+  const ask = async (): Promise<{ answer: NodeAnswer, source: ConfigSource }> => {
+    const [json, node] = await Promise.all([fromConfigJson(loc.href, timeoutMs), askServingNode(loc, timeoutMs)])
+    if (json.kind === 'found') return { answer: json, source: 'config.json' }
+    if (node.kind === 'found') return { answer: node, source: 'node' }
+    // either may come back: a busy node, a static host that timed out
+    if (json.kind === 'unreachable' || node.kind === 'unreachable') return { answer: node.kind === 'unreachable' ? node : json, source: 'node' }
+    return { answer: { kind: 'none' }, source: 'node' }
+  }
+  let { answer, source } = await ask()
+  // the page has something to ask that does not answer yet: keep asking (the
+  // setup form is only for a page with nothing behind it)
   for (let attempt = 1; answer.kind === 'unreachable'; attempt++) {
     const delay = retryDelay(attempt, discovery)
     opts.onWaiting?.({ target: loc.origin, attempt, reason: answer.reason, retryAt: Date.now() + delay })
@@ -219,10 +232,10 @@ export async function resolvePageConfig (loc: Location = location, opts: Resolve
       opts.signal?.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
     })
     if (opts.signal?.aborted === true) return undefined
-    timeoutMs = Math.min(discovery.maxTimeoutMs, timeoutMs * 2)
-    answer = await askServingNode(loc, timeoutMs)
+    timeoutMs = Math.min(discovery.maxTimeoutMs, timeoutMs * 2);
+    ({ answer, source } = await ask())
   }
-  if (answer.kind === 'found') return finish(answer.config, 'node')
+  if (answer.kind === 'found') return finish(answer.config, source)
   const saved = await loadSettings()
   if (saved !== undefined && saved.relays.length > 0) return finish(saved, 'saved')
   return undefined

@@ -86,4 +86,44 @@ describe.skipIf(NO_BROWSER)('observer page: a node that does not answer yet (Chr
       await page.close()
     }
   }, 90_000)
+
+  it('asks again for a config.json that timed out (a static host under load), never showing the setup form', async () => {
+    // a static host: the page and its config.json, no node behind it (/rpc is a 404)
+    let asked = 0
+    const host = createServer((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://x').pathname
+      if (path === '/config.json') {
+        if (++asked === 1) return // hangs past the page's 3 s
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ relays: [node.wsAddr], network: 'retry' }))
+        return
+      }
+      const file = join(WEB_DIR, path === '/' ? 'index.html' : path)
+      if (!file.startsWith(WEB_DIR) || !existsSync(file) || statSync(file).isDirectory()) { res.writeHead(404).end('not found'); return }
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
+    })
+    await new Promise<void>(resolve => host.listen(0, '127.0.0.1', () => { resolve() }))
+    const address = host.address()
+    const page = await browser.newPage()
+    watchConsole(page, 'config.json retry', logs)
+    await page.addInitScript(() => {
+      new MutationObserver(() => {
+        if (document.body?.textContent?.includes('No relay is configured') === true) (window as unknown as { sawSetupForm: boolean }).sawSetupForm = true
+      }).observe(document, { childList: true, subtree: true })
+    })
+    try {
+      await page.goto(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/?insecure=1`)
+      await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.some(r => r.state === 'connected') === true, null, { timeout: 45_000 })
+      expect(await page.evaluate(() => window.lightpoolObserver!.config!.source)).toBe('config.json')
+      expect(await page.evaluate(() => window.lightpoolObserver!.waiting?.reason)).toBe('timed out after 3 s')
+      expect(asked).toBeGreaterThanOrEqual(2)
+      expect(await page.evaluate(() => (window as unknown as { sawSetupForm?: boolean }).sawSetupForm ?? false)).toBe(false)
+    } catch (err) {
+      console.log(logs.join('\n'))
+      throw err
+    } finally {
+      await page.close()
+      host.closeAllConnections()
+      host.close()
+    }
+  }, 90_000)
 })
