@@ -103,6 +103,7 @@ export function registerNodeMetrics (registry: Registry, node: Lightpool, relay?
     mirrored('lightpool_feed_resumes_total', 'subscribers back from a disconnect sent what they missed from the journal, not a snapshot', () => feed.stats().resumes)
     mirrored('lightpool_feed_drops_total', 'subscribers dropped (stalled or broke the protocol)', () => feed.stats().drops)
     mirrored('lightpool_feed_refused_total', 'subscriptions refused by the subscriber caps', () => feed.stats().refused)
+    mirrored('lightpool_feed_rejoined_total', 'subscriptions from light nodes whose earlier one had ended: subscribers that left and came back', () => feed.stats().rejoined)
   }
   const push = node.libp2p.services.push
   if (push !== undefined) {

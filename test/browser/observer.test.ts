@@ -80,7 +80,8 @@ describe.skipIf(NO_BROWSER)('observer page (Chromium)', () => {
     // and the opened tx checked against it, nothing unbacked, missed or alone
     const feedLine = `.lp-feed[data-peer="${node.info.peerId}"]`
     await page.waitForFunction((sel) => / 100 listed/.test(document.querySelector(sel)?.textContent ?? '') && /checked [1-9]/.test(document.querySelector(sel)?.textContent ?? ''), feedLine, { timeout: 10_000 })
-    expect(await page.getAttribute(feedLine, 'data-state')).toBe('following')
+    expect(await page.getAttribute(feedLine, 'data-state')).toBe('live')
+    expect(await page.textContent(feedLine)).toMatch(/live since \d\d:\d\d:\d\d · 100 listed/)
     expect(await page.textContent(feedLine)).toMatch(/unbacked 0 · missed 0 · alone 0/)
   }, 60_000)
 

@@ -4,7 +4,13 @@ import type { RelayDialGuard } from './relay-dial-guard.ts'
 export interface ConnectivityConfig {
   /** First redial delay after a relay is lost. Default 1 s: a relay restart is the common case. */
   relayRetryBaseMs: number
-  /** Longest redial delay (each delay gets ±20% jitter, so a relay's tabs do not come back in lockstep). Default 10 s: a tab with no relay is offline. */
+  /**
+   * Longest redial delay (each delay gets ±20% jitter, so a relay's tabs do
+   * not come back in lockstep). Default 3 s: a tab with no relay is offline,
+   * and once the relay is back the tab must be following its feed again
+   * within ~5 s (dial, then subscribe at once). A dial to a relay that is
+   * down costs it a refused connection.
+   */
   relayRetryMaxMs: number
   /** Per relay dial. Default 10 s. */
   relayDialTimeoutMs: number
@@ -51,7 +57,7 @@ export interface ConnectivityConfig {
 
 export const DEFAULT_CONNECTIVITY_CONFIG: Readonly<ConnectivityConfig> = Object.freeze({
   relayRetryBaseMs: 1_000,
-  relayRetryMaxMs: 10_000,
+  relayRetryMaxMs: 3_000,
   relayDialTimeoutMs: 10_000,
   maxReservations: 3,
   reservationRetryBaseMs: 5_000,

@@ -15,16 +15,44 @@ import type { ObservedNode } from './types.ts'
 
 export type Health = 'loading' | 'online' | 'connecting' | 'offline'
 
-export function health (st: ConnectivityStatus | undefined): { health: Health, label: string } {
+export function health (st: ConnectivityStatus | undefined, feeds: readonly RelayFeedStats[] = [], now = Date.now()): { health: Health, label: string } {
   if (st === undefined) return { health: 'loading', label: 'Loading stored pool…' }
   const relayUp = st.relays.some(r => r.state === 'connected')
   if (st.peers > 0) {
+    // connected is not enough: a tab that lists the pool from its relays' feeds and has no live
+    // feed shows a pool that is not following the network, and says so (an empty pool is not a quiet one)
     const parts = [`${st.peers} peer${st.peers === 1 ? '' : 's'}`]
     if (st.webrtcPeers > 0) parts.push(`${st.webrtcPeers} WebRTC`)
+    const feed = feedHealth(feeds, now)
+    if (feed !== undefined) return { health: feed.health, label: `${feed.label} · ${parts.join(' · ')}` }
     return { health: 'online', label: `Online · ${parts.join(' · ')}${relayUp ? '' : ' · no relay'}` }
   }
   if (st.relays.some(r => r.state === 'connecting')) return { health: 'connecting', label: 'Connecting to relay…' }
   return { health: 'offline', label: 'Offline · showing the stored pool' }
+}
+
+/** Undefined while a feed is live (or none is followed: gossip only); else what the feeds are doing about it. */
+function feedHealth (feeds: readonly RelayFeedStats[], now: number): { health: Health, label: string } | undefined {
+  if (feeds.length === 0 || feeds.some(f => f.state === 'live')) return undefined
+  if (feeds.some(f => f.state === 'resyncing')) return { health: 'connecting', label: 'Loading the pool from the relay…' }
+  if (feeds.some(f => f.state === 'subscribing')) return { health: 'connecting', label: 'Subscribing to the relay\'s feed…' }
+  const next = feeds.map(f => f.retryAt).filter((t): t is number => t !== undefined).sort((a, b) => a - b)[0]
+  const last = feeds.map(f => f.lastEnded).filter(e => e !== undefined).sort((a, b) => b.at - a.at)[0]
+  return {
+    health: 'connecting',
+    label: `Feed down${last === undefined ? '' : ` (${last.reason})`} · ${next === undefined ? 'resubscribing…' : `resubscribing in ${formatDuration(next - now)}`}`
+  }
+}
+
+/** What a feed row says: its state and since when, and for a down feed why and what comes next. */
+export function feedLine (s: RelayFeedStats, now: number): string {
+  if (s.distrustedUntil !== undefined && s.distrustedUntil > now) return `distrusted until ${formatTime(s.distrustedUntil)}: a listing it could not back`
+  const since = `since ${formatTime(s.stateSince)}`
+  if (s.state === 'live') return `live ${since} · ${formatCount(s.listed)} listed`
+  if (s.state === 'resyncing') return `resyncing ${since} · ${formatCount(s.listed)} listed so far`
+  if (s.state === 'subscribing') return `subscribing…${s.lastEnded === undefined ? '' : ` · ended ${formatTime(s.lastEnded.at)}: ${s.lastEnded.reason}`}`
+  const why = s.lastEnded === undefined ? '' : `: ${s.lastEnded.reason}`
+  return `down ${since}${why} · ${s.retryAt === undefined ? 'resubscribing…' : `resubscribing in ${formatDuration(s.retryAt - now)}`}`
 }
 
 export class StatusPill {
@@ -35,10 +63,12 @@ export class StatusPill {
     this.el = h('span', { class: 'lp-pill', attrs: { 'data-health': 'loading', role: 'status', 'aria-live': 'polite' } }, h('span', { class: 'lp-dot', attrs: { 'aria-hidden': 'true' } }), this.text)
   }
 
-  update (st: ConnectivityStatus | undefined): void {
-    const { health: hl, label } = health(st)
+  update (st: ConnectivityStatus | undefined, feeds: readonly RelayFeedStats[] = [], now = Date.now()): void {
+    const { health: hl, label } = health(st, feeds, now)
     setAttr(this.el, 'data-health', hl)
     setText(this.text, label)
+    // per relay, for the compact widget that has no peers panel
+    setAttr(this.el, 'title', feeds.map(f => `feed of ${shortPeerId(f.peer)}: ${feedLine(f, now)}`).join('\n'))
   }
 }
 
@@ -359,8 +389,9 @@ export class PeerPanel {
   }
 
   /**
-   * One line per relay whose feed this tab follows: what it lists and what
-   * the tab's checks found of it. A relay that hides txs shows as `missed`
+   * One line per relay whose feed this tab follows: live, resyncing,
+   * subscribing or down and since when (down: why, and when it tries
+   * again), what it lists and what the tab's checks found of it. A relay that hides txs shows as `missed`
    * (others listed them, it did not), one that invents or lists alone as
    * `alone` or `unbacked`; a distrusted one is not followed until the time shown.
    */
@@ -392,10 +423,8 @@ export class PeerPanel {
       const row = this.feedRows.get(s.peer)
       if (row === undefined) continue
       const distrusted = s.distrustedUntil !== undefined && s.distrustedUntil > now
-      setAttr(row.li, 'data-state', distrusted ? 'distrusted' : s.subscribed ? 'following' : 'down')
-      setText(row.what, distrusted
-        ? `distrusted until ${formatTime(s.distrustedUntil!)}: a listing it could not back`
-        : s.subscribed ? `following · ${formatCount(s.listed)} listed` : `not followed${s.lastEnded === undefined ? '' : ` · ended: ${s.lastEnded.reason}`}`)
+      setAttr(row.li, 'data-state', distrusted ? 'distrusted' : s.state)
+      setText(row.what, feedLine(s, now))
       setText(row.checks, `checked ${formatCount(s.checked)} · unbacked ${formatCount(s.unbacked)} · missed ${formatCount(s.missed)} · alone ${formatCount(s.alone)}`)
     }
   }

@@ -257,7 +257,7 @@ export class Dashboard {
     if (p.has('table') || p.has('clock')) this.table.update(view, now)
     if (frame.events.length > 0) this.events.update(frame)
     if (p.has('peers') || p.has('clock')) {
-      this.status.update(node.connectivity?.status() ?? { relays: [], connections: [], peers: 0, webrtcPeers: 0 })
+      this.status.update(node.connectivity?.status() ?? { relays: [], connections: [], peers: 0, webrtcPeers: 0 }, node.feedStats?.() ?? [], now)
       this.peers?.update(node, now)
     }
     const ms = performance.now() - t0
