@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRelayNode, waitUntil, watchConsole, type TestNode } from '../helpers/browser.ts'
+import { startCpuHog, type CpuHog } from '../helpers/cpu-hog.ts'
 
 /**
  * The issue's scene: people open one node's observer page, each in their own
@@ -8,80 +9,95 @@ import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, sendTxs, startRe
  * submitted over the node's JSON-RPC. Through gossipsub alone, 9 of 20 such
  * tabs saw none; through the feed every tab lists every tx, and drops one the
  * node marks mined.
+ *
+ * It runs twice: on a quiet machine, and with one of the two cores kept busy
+ * by another program for the whole test (a laptop compiling, a phone in
+ * power-save). On the busy machine 7 of 20 tabs once ended up empty: their
+ * feed ended under them ("The connection muxer is closed") while the relay
+ * connection looked open, and nothing subscribed again.
  */
-const TABS = 16
+const TABS = Number(process.env.LIGHTPOOL_TABS ?? 20)
 /**
  * `npm test` runs it after the parallel suite, on its own
- * (`npm run test:many-tabs`): 16 Chromium renderers beside 60 other test
+ * (`npm run test:many-tabs`): 20 Chromium renderers beside 60 other test
  * files on a 2-core CI machine starve each other, and what is then measured
  * is the machine, not the feed. (Inside the parallel suite, the tabs' fixed
  * 10 s liveness pings cut every relay connection; liveness now adapts its
  * wait to each connection's round trips and asks twice.)
  */
 const MANY_TABS = process.env.LIGHTPOOL_MANY_TABS === '1'
-describe.skipIf(NO_BROWSER || !MANY_TABS)(`${TABS} browser profiles on one node's observer page (Chromium)`, () => {
-  let browser: Browser
-  let node: TestNode
-  const contexts: BrowserContext[] = []
-  const pages: Page[] = []
-  const logs: string[] = []
+const SCENES = (process.env.LIGHTPOOL_MANY_TABS_SCENES ?? 'quiet,busy').split(',')
 
-  beforeAll(async () => {
-    await ensureWebBuilt()
-    node = await startRelayNode({ network: 'manytabs', args: ['--rpc-admin'] })
-    browser = await launchChromium()
-  }, 120_000)
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {})
-    await browser?.close()
-    await node?.stop().catch(() => {})
-    if (node !== undefined) removeDir(node.dataDir)
+for (const scene of SCENES) {
+  const busy = scene === 'busy'
+  describe.skipIf(NO_BROWSER || !MANY_TABS)(`${TABS} browser profiles on one node's observer page, ${busy ? 'one core kept busy' : 'a quiet machine'} (Chromium)`, () => {
+    let browser: Browser
+    let node: TestNode
+    let hog: CpuHog | undefined
+    const contexts: BrowserContext[] = []
+    const pages: Page[] = []
+    const logs: string[] = []
+
+    beforeAll(async () => {
+      await ensureWebBuilt()
+      if (busy) hog = startCpuHog()
+      node = await startRelayNode({ network: `manytabs-${scene}`, args: ['--rpc-admin'] })
+      browser = await launchChromium()
+    }, 120_000)
+    afterAll(async () => {
+      await hog?.stop()
+      for (const c of contexts) await c.close().catch(() => {})
+      await browser?.close()
+      await node?.stop().catch(() => {})
+      if (node !== undefined) removeDir(node.dataDir)
+    })
+
+    it('every tab lists every tx submitted over JSON-RPC and drops the one marked mined', async () => {
+      for (let i = 0; i < TABS; i++) {
+        const context = await browser.newContext({ viewport: { width: 1024, height: 700 } })
+        contexts.push(context)
+        const page = await context.newPage()
+        watchConsole(page, `tab ${i}`, logs)
+        pages.push(page)
+        // the machine is shared: every tab already open runs a node, so later pages load slowly
+        await page.goto(`${node.httpUrl}/`, { waitUntil: 'domcontentloaded', timeout: 120_000 })
+      }
+      console.log(`${TABS} tabs opened (${scene})`)
+      const subscribed = async (page: Page): Promise<boolean> => await page.evaluate(() =>
+        (window.lightpoolObserver?.node?.libp2p.services.feedClient as { subscribed: () => string[] } | undefined)?.subscribed().length === 1)
+      const tabStates = async (): Promise<string> => (await Promise.all(pages.map(async (p, i) => `${i}: ${await p.evaluate(() => {
+        const n = window.lightpoolObserver?.node
+        if (n === undefined) return 'no node'
+        return `pool ${n.pool.size} relays ${JSON.stringify(n.connectivity.status().relays.map(r => r.state))} feed ${JSON.stringify(n.feedStats())}`
+      }).catch((e: Error) => e.message)}`))).join('\n')
+      try {
+        await waitUntil(async () => (await Promise.all(pages.map(subscribed))).every(Boolean), 90_000, 'every tab to subscribe to the node\'s feed')
+        const hashes = await sendTxs(node.info.rpc, { count: 30, rate: 30, size: 4000, fee: '10-5000' })
+        expect(hashes).toHaveLength(30)
+        const listsAll = async (page: Page, want: string[]): Promise<boolean> => await page.evaluate((hs) => hs.every(h => window.lightpoolObserver!.node!.pool.has(h)), want)
+        await waitUntil(async () => (await Promise.all(pages.map(async p => await listsAll(p, hashes)))).every(Boolean), 60_000, 'every tab to list every tx')
+
+        const mined = hashes[7]!
+        await node.callAdmin('pool_markMined', [{ hashes: [`0x${mined}`] }])
+        const dropped = async (page: Page): Promise<boolean> => await page.evaluate((h) => !window.lightpoolObserver!.node!.pool.has(h), mined)
+        await waitUntil(async () => (await Promise.all(pages.map(dropped))).every(Boolean), 30_000, 'every tab to drop the mined tx')
+        // and the rest stay listed
+        const complete = await Promise.all(pages.map(async p => await listsAll(p, hashes.filter(h => h !== mined))))
+        console.log(`${scene}: ${complete.filter(Boolean).length} of ${TABS} tabs list every tx and dropped the mined one`)
+        expect(complete).toEqual(pages.map(() => true))
+        const feed = await (await fetch(`${node.httpUrl}/metrics`)).text()
+        console.log(feed.split('\n').filter(l => l.startsWith('lightpool_feed_')).join('\n'))
+        // each tab's feed, also when it passes: a subscription that flapped shows in its history
+        console.log(await tabStates())
+        console.log(node.logs.filter(l => Number(l.level) >= 40).slice(-30).map(l => JSON.stringify(l)).join('\n'))
+      } catch (err) {
+        console.log(await tabStates())
+        console.log(logs.slice(-80).join('\n'))
+        // what the node said meanwhile: warnings and errors
+        console.log(node.logs.filter(l => Number(l.level) >= 40).slice(-60).map(l => JSON.stringify(l)).join('\n'))
+        throw err
+      }
+    // 138-187 s here with the full suite running beside it (opening 16 tabs is most of it): room to spare
+    }, 480_000)
   })
-
-  it('every tab lists every tx submitted over JSON-RPC and drops the one marked mined', async () => {
-    for (let i = 0; i < TABS; i++) {
-      const context = await browser.newContext({ viewport: { width: 1024, height: 700 } })
-      contexts.push(context)
-      const page = await context.newPage()
-      watchConsole(page, `tab ${i}`, logs)
-      pages.push(page)
-      // the machine is shared: every tab already open runs a node, so later pages load slowly
-      await page.goto(`${node.httpUrl}/`, { waitUntil: 'domcontentloaded', timeout: 120_000 })
-    }
-    console.log(`${TABS} tabs opened`)
-    const subscribed = async (page: Page): Promise<boolean> => await page.evaluate(() =>
-      (window.lightpoolObserver?.node?.libp2p.services.feedClient as { subscribed: () => string[] } | undefined)?.subscribed().length === 1)
-    const tabStates = async (): Promise<string> => (await Promise.all(pages.map(async (p, i) => `${i}: ${await p.evaluate(() => {
-      const n = window.lightpoolObserver?.node
-      if (n === undefined) return 'no node'
-      const fc = n.libp2p.services.feedClient as { stats: () => unknown } | undefined
-      return `pool ${n.pool.size} relays ${JSON.stringify(n.connectivity.status().relays.map(r => r.state))} feed ${JSON.stringify(fc?.stats())}`
-    }).catch((e: Error) => e.message)}`))).join('\n')
-    try {
-      await waitUntil(async () => (await Promise.all(pages.map(subscribed))).every(Boolean), 90_000, 'every tab to subscribe to the node\'s feed')
-      const hashes = await sendTxs(node.info.rpc, { count: 30, rate: 30, size: 4000, fee: '10-5000' })
-      expect(hashes).toHaveLength(30)
-      const listsAll = async (page: Page, want: string[]): Promise<boolean> => await page.evaluate((hs) => hs.every(h => window.lightpoolObserver!.node!.pool.has(h)), want)
-      await waitUntil(async () => (await Promise.all(pages.map(async p => await listsAll(p, hashes)))).every(Boolean), 60_000, 'every tab to list every tx')
-
-      const mined = hashes[7]!
-      await node.callAdmin('pool_markMined', [{ hashes: [`0x${mined}`] }])
-      const dropped = async (page: Page): Promise<boolean> => await page.evaluate((h) => !window.lightpoolObserver!.node!.pool.has(h), mined)
-      await waitUntil(async () => (await Promise.all(pages.map(dropped))).every(Boolean), 30_000, 'every tab to drop the mined tx')
-      // and the rest stay listed
-      expect((await Promise.all(pages.map(async p => await listsAll(p, hashes.filter(h => h !== mined)))))).toEqual(pages.map(() => true))
-      const feed = await (await fetch(`${node.httpUrl}/metrics`)).text()
-      console.log(feed.split('\n').filter(l => l.startsWith('lightpool_feed_')).join('\n'))
-      // each tab's feed, also when it passes: a subscription that flapped shows in `snapshots` and `lastEnded`
-      console.log(await tabStates())
-      console.log(node.logs.filter(l => Number(l.level) >= 40).slice(-30).map(l => JSON.stringify(l)).join('\n'))
-    } catch (err) {
-      console.log(await tabStates())
-      console.log(logs.slice(-80).join('\n'))
-      // what the node said meanwhile: warnings and errors
-      console.log(node.logs.filter(l => Number(l.level) >= 40).slice(-60).map(l => JSON.stringify(l)).join('\n'))
-      throw err
-    }
-  // 138-187 s here with the full suite running beside it (opening 16 tabs is most of it): room to spare
-  }, 420_000)
-})
+}
