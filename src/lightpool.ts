@@ -1,24 +1,21 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { muxer } from './net/muxer.ts'
-import { connectionLiveness, type ConnectionLiveness, type LivenessConfig } from './net/liveness.ts'
+import type { ConnectionLiveness } from './net/liveness.ts'
 import { identify, identifyPush, type Identify, type IdentifyPush } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import type { ConnectionGater, Libp2p, PeerId, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
-import { TxPool, type PoolConfig } from './pool/pool.ts'
-import { MemoryPoolStore, type PoolStore } from './pool/store.ts'
-import { ProofPool, type ProofPoolConfig } from './proof/proof-pool.ts'
-import { DEFAULT_TX_LIMITS, type TxLimits } from './tx/limits.ts'
-import type { TxVerifier } from './tx/verifier.ts'
-import { TxIntake, type SubmitResult } from './validation/intake.ts'
-import { TxValidator } from './validation/validator.ts'
-import { lightpoolGossip, type Gossip, type LightpoolGossipInit } from './net/gossip.ts'
-import { protocolIds } from './net/protocols.ts'
-import { PeerReputation, type ReputationConfig } from './net/reputation.ts'
-import { lightpool, type LightpoolService, type LightpoolServiceInit } from './net/service.ts'
+import type { TxPool } from './pool/pool.ts'
+import type { ProofPool } from './proof/proof-pool.ts'
+import type { TxIntake, SubmitResult } from './validation/intake.ts'
+import type { TxValidator } from './validation/validator.ts'
+import type { Gossip } from './net/gossip.ts'
+import type { PeerReputation } from './net/reputation.ts'
+import type { LightpoolService } from './net/service.ts'
 import type { NodeMode } from './types.ts'
-import { feedWiring, pushToRelays, type FeedClient, type FeedInit, type FeedServer, type PushServer } from './net/feed/index.ts'
+import type { FeedClient, FeedServer, PushServer } from './net/feed/index.ts'
+import { lightpoolCore, type LightpoolCoreInit, type LightpoolCoreServices } from './stack.ts'
 
 export const LIGHTPOOL_VERSION = '0.1.0' // package.json's version: `npm version` rewrites this line (scripts/version.ts), test/unit/docs.test.ts checks it
 
@@ -26,22 +23,8 @@ export const LIGHTPOOL_VERSION = '0.1.0' // package.json's version: `npm version
 const PEER_ADDRESS_TTL_MS = 14 * 24 * 3600_000
 const PEER_TTL_MS = 30 * 24 * 3600_000
 
-/** Everything environment-specific (transports, listen addresses, stores) is handed in; the rest has defaults. */
-export interface LightpoolInit {
-  /** Network name, part of every topic and protocol id. Default "devnet". */
-  network?: string
-  /** Default "full". Browsers use "light". */
-  mode?: NodeMode
-  /** Where the pool keeps bodies. Default: in memory. */
-  store?: PoolStore
-  pool?: Partial<PoolConfig>
-  txLimits?: TxLimits
-  /** Replaces the Ed25519 signature check with a chain's own validity check. */
-  verifier?: TxVerifier
-  proofs?: Partial<ProofPoolConfig>
-  reputation?: Partial<ReputationConfig>
-  /** Bootnode multiaddrs with /p2p/<peer id>. */
-  bootstrap?: string[]
+/** Everything environment-specific (transports, listen addresses, stores) is handed in; the rest has defaults (stack.ts). */
+export interface LightpoolInit extends LightpoolCoreInit {
   /** Reload the pool from `store` at start. Default true. */
   restore?: boolean
 
@@ -58,16 +41,6 @@ export interface LightpoolInit {
   /** More libp2p services (relay server or client, autonat…), by name. */
   services?: Record<string, (components: any) => unknown>
   metrics?: Libp2pOptions['metrics']
-  /** How often, and how patiently, each connection is pinged to find dead ones. */
-  liveness?: Partial<LivenessConfig>
-  gossip?: Partial<Omit<LightpoolGossipInit, 'topics' | 'appSpecificScore'>>
-  /**
-   * The light feed (full nodes serve it and lightpush; light nodes subscribe
-   * to ≥ 2 full nodes and push their own txs). On by default.
-   */
-  feed?: FeedInit
-  /** Protocol tuning: quotas, fetcher, sync, peer keeping. */
-  net?: Partial<Pick<LightpoolServiceInit, 'quotas' | 'fetcher' | 'fetchServe' | 'sync' | 'peers' | 'announce' | 'runOnLimitedConnection'>>
 }
 
 export interface LightpoolServices {
@@ -119,36 +92,17 @@ function banningGater (reputation: PeerReputation, inner: ConnectionGater = {}):
 }
 
 export async function createLightpool (init: LightpoolInit): Promise<Lightpool> {
-  const network = init.network ?? 'devnet'
-  const mode = init.mode ?? 'full'
-  const ids = protocolIds(network)
-  const store = init.store ?? new MemoryPoolStore()
-  const pool = new TxPool({ config: init.pool ?? {}, store })
-  const validator = new TxValidator({ limits: init.txLimits ?? DEFAULT_TX_LIMITS, ...(init.verifier === undefined ? {} : { verifier: init.verifier }) })
-  const intake = new TxIntake({ pool, validator })
+  const core = lightpoolCore(init)
+  const { pool, store, reputation } = core
   let restored = { restored: 0, dropped: 0 }
   if (init.restore !== false) {
     try {
-      restored = await intake.restore()
+      restored = await core.intake.restore()
     } catch (err) {
       await store.close().catch(() => {})
       throw err
     }
   }
-  const proofs = new ProofPool(init.proofs)
-  const reputation = new PeerReputation(init.reputation)
-  let publish: ((bytes: Uint8Array) => Promise<SubmitResult>) | undefined
-  const feed = feedWiring({
-    ...(init.feed === undefined ? {} : { feed: init.feed }),
-    mode,
-    ids,
-    pool,
-    limits: validator.limits,
-    validator,
-    reputation,
-    runOnLimitedConnection: init.net?.runOnLimitedConnection ?? false,
-    submit: () => publish ?? (async () => { throw new Error('not started') })
-  })
 
   const options: Libp2pOptions<LightpoolServices> = {
     addresses: { listen: init.listen ?? [], ...(init.announce === undefined ? {} : { announce: init.announce }) },
@@ -169,16 +123,9 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
       // to pass them on in peer exchange
       identifyPush: identifyPush(),
       ping: ping(),
-      liveness: connectionLiveness(init.liveness),
-      pubsub: lightpoolGossip({
-        topics: [ids.txTopic, ids.proofTopic],
-        appSpecificScore: (peer) => reputation.score(peer) + feed.gossipScore(peer),
-        ...init.gossip
-      }) as unknown as (components: any) => Gossip,
-      lightpool: lightpool({ ids, mode, pool, intake, validator, proofs, reputation, bootstrap: init.bootstrap ?? [], ...init.net, ...(feed.listsPool ? { sync: { maxPagesPerPeer: 0, ...init.net?.sync } } : {}) }) as (components: any) => LightpoolService,
-      ...feed.services,
+      ...core.services,
       ...init.services
-    }
+    } as unknown as Libp2pOptions<LightpoolServices>['services']
   }
   if (init.privateKey !== undefined) options.privateKey = init.privateKey
   if (init.datastore !== undefined) options.datastore = init.datastore
@@ -194,34 +141,22 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     throw err
   }
   pool.start()
-  const net = libp2p.services.lightpool
-  publish = async (bytes) => await net.publishTx(bytes)
-  feed.bind(libp2p.services)
-  const feedClient = libp2p.services.feedClient
-  const submitTx = async (bytes: Uint8Array): Promise<SubmitResult> => {
-    if (feedClient !== undefined) {
-      const pushed = await pushToRelays({ client: feedClient, validator, pool }, bytes)
-      if (pushed !== undefined) return pushed
-    }
-    // a full node, or a light one no relay answers: its own intake and gossip
-    return await net.publishTx(bytes)
-  }
+  const api = core.bind(libp2p.services as LightpoolCoreServices)
 
   return {
     libp2p,
     pool,
-    validator,
-    intake,
-    proofs,
+    validator: core.validator,
+    intake: core.intake,
+    proofs: core.proofs,
     reputation,
-    net,
-    network,
-    mode,
+    net: libp2p.services.lightpool,
+    network: core.network,
+    mode: core.mode,
     peerId: libp2p.peerId,
     restored,
-    submitTx,
-    // a tx the user opens is also checked against every relay whose feed lists it
-    getTx: async (hash) => (await Promise.all([net.getTx(hash), feedClient?.checkOpened(hash)]))[0],
+    submitTx: api.submitTx,
+    getTx: api.getTx,
     stop: async () => {
       await libp2p.stop()
       await pool.stop()

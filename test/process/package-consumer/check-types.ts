@@ -5,6 +5,7 @@ import { buildTx, createLightpool, Ed25519Signer, MemoryPoolStore, protocolIds, 
 import { createLogger, createRpcServer, defaults, LmdbDatastore, LmdbPoolStore, openDatabase, runNode, type NodeConfig, type RunningNode } from 'lightpool/node'
 import { createBrowserLightpool, type BrowserLightpool } from 'lightpool/web'
 import { defineLightpoolDashboard, LightpoolDashboardElement } from 'lightpool/widget'
+import { lightpoolService, type LightpoolNode } from 'lightpool/libp2p'
 
 export async function core (): Promise<string> {
   const fields: TxFields = { fee: 1n, expiresAt: Date.now() + 60_000, nullifierSeeds: [], payload: new Uint8Array(8) }
@@ -37,4 +38,11 @@ export async function web (): Promise<BrowserLightpool> {
   const element: typeof LightpoolDashboardElement = LightpoolDashboardElement
   void element
   return await createBrowserLightpool({ relays: ['/dns4/relay.example/tcp/443/wss/p2p/12D3KooW'] })
+}
+
+export function libp2pService (): (components: never) => LightpoolNode {
+  const factory = lightpoolService({ network: 'devnet', mode: 'light' })
+  // @ts-expect-error a mode is 'full' or 'light'
+  lightpoolService({ mode: 'heavy' })
+  return factory
 }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildTx, decodeTx, Ed25519Signer, protocolIds, toHex } from 'lightpool'
 import { createLogger, defaults, runNode } from 'lightpool/node'
+import { lightpoolService } from 'lightpool/libp2p'
 
 const [bootstrap, cliRpc, network] = process.argv.slice(2)
 const signer = Ed25519Signer.generate()
@@ -19,6 +20,7 @@ const built = await buildTx({
 }, signer)
 if (decodeTx(built.bytes).header.fee !== 700n) throw new Error('decodeTx does not read back the fee')
 if (!protocolIds(network).txTopic.includes(network)) throw new Error('protocolIds does not name the network')
+if (typeof lightpoolService({ network }) !== 'function') throw new Error('lightpool/libp2p gives no service factory')
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lightpool-consumer-'))
 const running = await runNode({
