@@ -1,12 +1,11 @@
-import { serviceDependencies, type ComponentLogger, type Connection, type Libp2pEvents, type Logger, type PeerId, type PeerStore, type Startable, type TypedEventTarget } from '@libp2p/interface'
-import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { serviceDependencies, type Connection, type Logger, type Startable } from '@libp2p/interface'
 import type { TxPool } from './pool/pool.ts'
 import type { ProofPool } from './proof/proof-pool.ts'
 import type { SubmitResult, TxIntake } from './validation/intake.ts'
 import type { TxValidator } from './validation/validator.ts'
 import type { Gossip } from './net/gossip.ts'
 import type { PeerReputation } from './net/reputation.ts'
-import type { LightpoolService } from './net/service.ts'
+import type { LightpoolService, LightpoolServiceComponents as ProtocolComponents } from './net/service.ts'
 import type { FeedClient, FeedServer, PushServer } from './net/feed/index.ts'
 import type { NodeMode } from './types.ts'
 import { lightpoolCore, type LightpoolCore, type LightpoolCoreApi, type LightpoolCoreInit, type LightpoolCoreServices } from './stack.ts'
@@ -41,16 +40,8 @@ export interface LightpoolServiceInit extends LightpoolCoreInit {
   restore?: boolean
 }
 
-/** What the service takes from libp2p (the parts it runs take the same and a few more, all standard components). */
-export interface LightpoolServiceComponents {
-  peerId: PeerId
-  peerStore: PeerStore
-  connectionManager: ConnectionManager
-  registrar: Registrar
-  events: TypedEventTarget<Libp2pEvents>
-  logger: ComponentLogger
-  [name: string]: unknown
-}
+/** What the service takes from libp2p: the lightpool protocols' components less the gossipsub it runs itself (its other parts take standard components too). */
+export type LightpoolServiceComponents = Omit<ProtocolComponents, 'pubsub'> & Record<string, unknown>
 
 export class LightpoolNode implements Startable {
   readonly network: string

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import { extname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, startRelayNode, watchConsole, WEB_DIR, type TestNode } from '../helpers/browser.ts'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 
 /**
  * A page whose node does not answer yet keeps asking and says so, instead
@@ -14,6 +14,22 @@ import type { Browser } from 'playwright-core'
  * through.
  */
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' }
+
+/** The observer page's files, as a static host serves them. */
+function serveWebFile (path: string, res: ServerResponse): void {
+  const file = join(WEB_DIR, path === '/' ? 'index.html' : path)
+  if (!file.startsWith(WEB_DIR) || !existsSync(file) || statSync(file).isDirectory()) { res.writeHead(404).end('not found'); return }
+  res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
+}
+
+/** Remembers whether the setup form ever appeared on `page`, however briefly (read as window.sawSetupForm). */
+async function watchSetupForm (page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    new MutationObserver(() => {
+      if (document.body?.textContent?.includes('No relay is configured') === true) (window as unknown as { sawSetupForm: boolean }).sawSetupForm = true
+    }).observe(document, { childList: true, subtree: true })
+  })
+}
 
 describe.skipIf(NO_BROWSER)('observer page: a node that does not answer yet (Chromium)', () => {
   let browser: Browser
@@ -42,9 +58,7 @@ describe.skipIf(NO_BROWSER)('observer page: a node that does not answer yet (Chr
         })
         return
       }
-      const file = join(WEB_DIR, path === '/' ? 'index.html' : path)
-      if (!file.startsWith(WEB_DIR) || !existsSync(file) || statSync(file).isDirectory()) { res.writeHead(404).end('not found'); return }
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
+      serveWebFile(path, res)
     })
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', () => { resolve() }))
     const address = server.address()
@@ -62,12 +76,7 @@ describe.skipIf(NO_BROWSER)('observer page: a node that does not answer yet (Chr
   it('says "connecting to …" and retries with backoff until the node answers, never showing the setup form', async () => {
     const page = await browser.newPage()
     watchConsole(page, 'retry', logs)
-    // remember whether the setup form ever appeared, however briefly
-    await page.addInitScript(() => {
-      new MutationObserver(() => {
-        if (document.body?.textContent?.includes('No relay is configured') === true) (window as unknown as { sawSetupForm: boolean }).sawSetupForm = true
-      }).observe(document, { childList: true, subtree: true })
-    })
+    await watchSetupForm(page)
     try {
       await page.goto(`${url}/`)
       await page.waitForFunction(() => /^Connecting to http:\/\/127\.0\.0\.1:\d+…$/.test(document.querySelector('.lp-connecting-text')?.textContent ?? ''), null, { timeout: 15_000 })
@@ -97,19 +106,13 @@ describe.skipIf(NO_BROWSER)('observer page: a node that does not answer yet (Chr
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ relays: [node.wsAddr], network: 'retry' }))
         return
       }
-      const file = join(WEB_DIR, path === '/' ? 'index.html' : path)
-      if (!file.startsWith(WEB_DIR) || !existsSync(file) || statSync(file).isDirectory()) { res.writeHead(404).end('not found'); return }
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file))
+      serveWebFile(path, res)
     })
     await new Promise<void>(resolve => host.listen(0, '127.0.0.1', () => { resolve() }))
     const address = host.address()
     const page = await browser.newPage()
     watchConsole(page, 'config.json retry', logs)
-    await page.addInitScript(() => {
-      new MutationObserver(() => {
-        if (document.body?.textContent?.includes('No relay is configured') === true) (window as unknown as { sawSetupForm: boolean }).sawSetupForm = true
-      }).observe(document, { childList: true, subtree: true })
-    })
+    await watchSetupForm(page)
     try {
       await page.goto(`http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/?insecure=1`)
       await page.waitForFunction(() => window.lightpoolObserver?.node?.connectivity.status().relays.some(r => r.state === 'connected') === true, null, { timeout: 45_000 })
