@@ -205,4 +205,26 @@ describe('light feed: recovers from every way a subscription ends', () => {
     expect(stats(light).snapshots).toBe(2)
     console.log(`relay restarted: live again ${ms} ms after it was back`)
   })
+
+  it('the watchdog leaves alone a connected relay it does not need (it follows enough others)', async () => {
+    const a = await relay()
+    const b = await relay()
+    const light = await startNode({
+      mode: 'light',
+      net: { sync: { maxPagesPerPeer: 0 } },
+      feed: { client: { subscriptions: 1, targets: [a.peerId.toString(), b.peerId.toString()], watchdogMs: 1_000 } }
+    })
+    nodes.push(light)
+    const feedOf = (peer: Lightpool): FeedStats | undefined => light.libp2p.services.feedClient!.stats().find(s => s.peer === peer.peerId.toString())
+    await light.libp2p.dial(b.libp2p.getMultiaddrs()[0]!)
+    await waitFor(() => feedOf(b)?.state === 'live', 10_000, 'the feed of b')
+    await light.libp2p.dial(a.libp2p.getMultiaddrs()[0]!)
+    // b's feed ends; a comes first among the targets and is followed instead
+    serverStream(b, light).abort(new Error('reset by the test'))
+    await waitFor(() => feedOf(a)?.state === 'live', 10_000, 'the feed of a')
+    await new Promise(resolve => setTimeout(resolve, 3_000))
+    expect(feedOf(b)?.state).toBe('down')
+    expect(feedOf(b)?.watchdogResets).toBe(0)
+    expect(light.libp2p.getConnections(b.peerId).some(c => c.status === 'open')).toBe(true)
+  })
 })

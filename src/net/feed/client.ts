@@ -78,7 +78,7 @@ export class FeedClient implements Startable {
         stillListed: (peer, hash) => this.relays.lists(peer, hash)
       })
     }
-    this.watch = new RelayWatch({ components, relays: this.relays, config: this.config, log: this.log, wake: () => { this.maintain() } })
+    this.watch = new RelayWatch({ components, relays: this.relays, config: this.config, log: this.log, wake: () => { this.maintain() }, wanting: () => this.relays.active() < this.config.subscriptions })
     this.follower = new PoolFollower({
       pool: init.pool,
       relays: this.relays,
@@ -253,6 +253,8 @@ export class FeedClient implements Startable {
       reason = (err as Error).message
       // a write to a stream the relay or the connection closed: an end like any other, not a failure to back off from
       streamEnded = isStreamEnd(err)
+      // a peer that does not speak the feed said so: like a refusal, nothing the watchdog can mend
+      refused = (err as Error).name === 'UnsupportedProtocolError'
       if ((err as Error).name === 'DecodeError' || (err as Error).name === 'InvalidDataLengthError') {
         this.init.penalize?.(peer, `feed frame: ${(err as Error).message}`)
       }

@@ -17,7 +17,9 @@ import type { RelaySet } from './relay-set.ts'
  *   PeerKeeper) opens a fresh one. libp2p takes a connection for open while
  *   its socket is, even when its muxer has closed (a `close()` that timed
  *   out, the remote's GoAway): such a connection opens no stream, and
- *   nothing else would end it. Not for a relay that refused (it is full: the
+ *   nothing else would end it. Only while the client wants another
+ *   subscription (it follows fewer than `subscriptions` relays), and not for
+ *   a relay that refused (it is full, or does not speak the feed: the
  *   backoff is the answer) or that is distrusted.
  */
 export class RelayWatch {
@@ -27,13 +29,16 @@ export class RelayWatch {
   private readonly log: Logger | undefined
   /** Looks for relays to subscribe to (the client's maintain). */
   private readonly wake: () => void
+  /** Does the client want another subscription? A relay not needed (the client follows enough others) is left alone. */
+  private readonly wanting: () => boolean
 
-  constructor (init: { components: FeedClientComponents, relays: RelaySet, config: Readonly<FeedClientConfig>, log: Logger | undefined, wake: () => void }) {
+  constructor (init: { components: FeedClientComponents, relays: RelaySet, config: Readonly<FeedClientConfig>, log: Logger | undefined, wake: () => void, wanting: () => boolean }) {
     this.components = init.components
     this.relays = init.relays
     this.config = init.config
     this.log = init.log
     this.wake = init.wake
+    this.wanting = init.wanting
   }
 
   start (): void {
@@ -54,6 +59,7 @@ export class RelayWatch {
 
   /** The watchdog; runs with the client's maintenance. */
   check (now: number): void {
+    if (!this.wanting()) return
     for (const relay of this.relays.all()) {
       if (relay.unfedSince === undefined || relay.refused) continue
       if (relay.counters.distrustedUntil !== undefined && relay.counters.distrustedUntil > now) continue
