@@ -4,6 +4,7 @@ import { DEFAULT_FEED_SERVER_CONFIG as FEED, DEFAULT_PEER_KEEPER_CONFIG as PEERS
 import { DEFAULT_INBOUND_LIMITS_CONFIG as P2P } from './p2p-limits.ts'
 import { DEFAULT_RELAY_LIMITS_CONFIG as RELAY } from './relay-limits.ts'
 import { DEFAULT_RPC_LIMITS as RPC } from './rpc/limits.ts'
+import { loadTlsMaterial, plainWsAnnounced } from './tls.ts'
 
 /**
  * Every setting of `lightpool node`, with its flag, environment variable,
@@ -43,6 +44,8 @@ export interface NodeConfig {
   tcpPort: number
   wsPort: number
   httpPort: number
+  tlsCert: string
+  tlsKey: string
   announce: string[]
   bootstrap: string[]
   minPeers: number
@@ -100,6 +103,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tcpPort', flag: 'tcp-port', kind: 'int', min: 0, max: 65535, default: 9000, help: 'libp2p TCP port (full nodes peer here); 0 picks a free one' },
   { key: 'wsPort', flag: 'ws-port', kind: 'int', min: 0, max: 65535, default: 9001, help: 'libp2p WebSocket port (browsers dial here); 0 picks a free one' },
   { key: 'httpPort', flag: 'http-port', kind: 'int', min: 0, max: 65535, default: 8080, help: 'JSON-RPC, /metrics, /health and the observer page; 0 picks a free one' },
+  { key: 'tlsCert', flag: 'tls-cert', arg: 'file', kind: 'string', default: '', help: 'PEM certificate (chain), e.g. certbot\'s fullchain.pem: with --tls-key, the WebSocket port serves wss (/tls/ws) and the HTTP port https; re-read when the file changes or on SIGHUP, without dropping connections' },
+  { key: 'tlsKey', flag: 'tls-key', arg: 'file', kind: 'string', default: '', help: 'PEM private key of --tls-cert (certbot: privkey.pem), unencrypted; readable by the node\'s user only' },
   { key: 'announce', flag: 'announce', arg: 'addr…', kind: 'list', default: [], help: 'multiaddrs to advertise instead of the listen ones (public IP or DNS name)' },
   { key: 'bootstrap', flag: 'bootstrap', arg: 'addr…', kind: 'list', default: [], help: 'bootnode multiaddrs, each ending in /p2p/<peer id>' },
   { key: 'minPeers', flag: 'min-peers', kind: 'int', min: 0, max: 1000, default: PEERS.minPeers, help: 'dial stored peers, bootnodes and exchanged peers while below this many' },
@@ -228,7 +233,24 @@ export function validateConfig (config: NodeConfig): NodeConfig {
   }
   if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(config.network)) throw new ConfigError(`--network ${config.network}: lowercase letters, digits and dashes, at most 32`)
   validateFeedCapacity(config)
+  validateTls(config)
   return config
+}
+
+/**
+ * Both TLS files or neither; with them, no plain /ws announced on the
+ * WebSocket port (it speaks only wss then). The files themselves are read
+ * and checked here too, so `--check` (the systemd unit's ExecStartPre)
+ * catches a bad pair before the node starts: a TlsError, exit 2.
+ */
+function validateTls (config: NodeConfig): void {
+  if ((config.tlsCert === '') !== (config.tlsKey === '')) {
+    throw new ConfigError(config.tlsCert === '' ? '--tls-key needs --tls-cert: give both (certbot: fullchain.pem and privkey.pem) or neither' : '--tls-cert needs --tls-key: give both (certbot: fullchain.pem and privkey.pem) or neither')
+  }
+  if (config.tlsCert === '') return
+  const plain = plainWsAnnounced(config.announce, config.wsPort)
+  if (plain.length > 0) throw new ConfigError(`--announce ${plain[0]!}: with --tls-cert the WebSocket port serves wss only; announce it as …/tls/ws (or …/wss)`)
+  loadTlsMaterial({ certFile: config.tlsCert, keyFile: config.tlsKey })
 }
 
 /**

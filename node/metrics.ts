@@ -125,3 +125,29 @@ export function registerNodeMetrics (registry: Registry, node: Lightpool, relay?
   const bodyWait = new Histogram({ name: 'lightpool_tx_body_wait_seconds', help: 'from first hearing of a tx (gossip: its announcement; sync: a pool listing; demand: a request for it) to holding its validated body', labelNames: ['via'], buckets: [...NETWORK_BUCKETS_SECONDS], registers })
   node.net.events.on('tx:received', (e) => { if (e.waitedMs !== undefined) bodyWait.observe({ via: e.via }, e.waitedMs / 1000) })
 }
+
+export interface TlsInfo {
+  /** Seconds until the served certificate's notAfter. */
+  expirySeconds: () => number
+  reloads: { ok: number, failed: number }
+}
+
+/** With --tls-cert: how long the served certificate has left, and its reloads (renewals picked up, or failed). */
+export function registerTlsMetrics (registry: Registry, tls: TlsInfo): void {
+  const registers = [registry]
+  new Gauge({ name: 'lightpool_tls_cert_expiry_seconds', help: 'seconds until the served TLS certificate expires (alert well before 0: a renewal that is not picked up shows here)', registers, collect () { this.set(tls.expirySeconds()) } }) // eslint-disable-line no-new
+  const seen = { ok: 0, failed: 0 }
+  new Counter({ // eslint-disable-line no-new
+    name: 'lightpool_tls_reloads_total',
+    help: 'TLS certificate reloads (file change or SIGHUP) by outcome: ok (a new certificate is served), failed (the current one is kept)',
+    labelNames: ['outcome'],
+    registers,
+    collect () {
+      for (const outcome of ['ok', 'failed'] as const) {
+        const v = tls.reloads[outcome]
+        if (v > seen[outcome]) this.inc({ outcome }, v - seen[outcome])
+        seen[outcome] = v
+      }
+    }
+  })
+}

@@ -1,8 +1,10 @@
+import https from 'node:https'
 import net from 'node:net'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import type { Transport } from '@libp2p/interface'
+import type { Listener, Transport } from '@libp2p/interface'
 import { addressKey, type InboundLimitsConfig } from './p2p-limits.ts'
+import type { TlsSource } from './tls.ts'
 
 type TransportFactory = (components: any) => Transport
 
@@ -31,8 +33,14 @@ export function limitedTcp (): TransportFactory {
  * renames it, `createListener` throws at start, loudly, and
  * test/reliability/hostile-sockets.test.ts names what broke.
  */
-export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'upgradeTimeoutMs' | 'maxConnectionsPerAddress'>): TransportFactory {
-  const factory = webSockets({ http: { headersTimeout: limits.upgradeTimeoutMs, requestTimeout: limits.upgradeTimeoutMs } }) as TransportFactory
+export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'upgradeTimeoutMs' | 'maxConnectionsPerAddress'>, tls?: TlsSource): TransportFactory {
+  const http = { headersTimeout: limits.upgradeTimeoutMs, requestTimeout: limits.upgradeTimeoutMs }
+  // the listener takes `https` instead of `http` for a /tls/ws address, so the timeouts go in both;
+  // the TLS handshake is bounded too (Node's default: 120 s)
+  const factory = webSockets({
+    http,
+    ...(tls === undefined ? {} : { https: { ...http, handshakeTimeout: limits.upgradeTimeoutMs, cert: tls.current().cert, key: tls.current().key } })
+  }) as TransportFactory
   return (components) => {
     const transport = factory(components)
     const createListener = transport.createListener.bind(transport)
@@ -41,9 +49,33 @@ export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdle
       const server = (listener as unknown as { server?: unknown }).server
       if (!(server instanceof net.Server)) throw new Error('@libp2p/websockets: the listener has no net.Server `server` any more; node/p2p-transports.ts must follow the upgrade')
       guardSockets(server, limits)
+      if (tls !== undefined) rekeyOnRenewal(listener, tls)
       return listener
     }
     return transport
+  }
+}
+
+/**
+ * The listener makes its https.Server in `listen()` and keeps it in a private
+ * `https` field; @libp2p/websockets' own renewal path (its
+ * `certificate:renew` event) replaces that server instead, for auto-tls. Here
+ * the same server is re-keyed with `setSecureContext`, Node's way: sockets
+ * already upgraded are untouched, the next handshake gets the new pair. If
+ * an upgrade renames the field, `listen()` throws at start, loudly
+ * (test/browser/wss.test.ts renews a certificate under a connected tab).
+ */
+function rekeyOnRenewal (listener: Listener, tls: TlsSource): void {
+  const listen = listener.listen.bind(listener)
+  listener.listen = async (ma) => {
+    await listen(ma)
+    if (!ma.getComponents().some(c => c.name === 'tls' || c.name === 'wss')) return
+    const server = (listener as unknown as { https?: unknown }).https
+    if (!(server instanceof https.Server)) throw new Error('@libp2p/websockets: the listener has no https.Server `https` for a /tls/ws address any more; node/p2p-transports.ts must follow the upgrade')
+    // the pair may have been renewed between building the transport and listening
+    server.setSecureContext({ cert: tls.current().cert, key: tls.current().key })
+    const unsubscribe = tls.subscribe((m) => { server.setSecureContext({ cert: m.cert, key: m.key }) })
+    listener.addEventListener('close', unsubscribe, { once: true })
   }
 }
 

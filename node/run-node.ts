@@ -10,7 +10,7 @@ import { httpRoutes } from './http-routes.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
-import { createRegistry, registerNodeMetrics, registerStoreMetrics, rpcCallMetrics } from './metrics.ts'
+import { createRegistry, registerNodeMetrics, registerStoreMetrics, registerTlsMetrics, rpcCallMetrics } from './metrics.ts'
 import { packageRoot } from './package-root.ts'
 import { InboundAddressGate } from './p2p-limits.ts'
 import { limitedTcp, limitedWebSockets } from './p2p-transports.ts'
@@ -21,6 +21,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { openDatabase, prepareDirectory } from './store/database.ts'
 import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
+import { startTls, wsListenSuffix } from './tls.ts'
 
 /** The package's built observer page (npm run build:web) and widget/library (npm run build:lib). */
 export const DEFAULT_WEB_DIR = join(packageRoot(), 'dist/web')
@@ -65,6 +66,9 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     for (const fn of cleanups.reverse().splice(0)) await Promise.resolve(fn()).catch((err) => { log.error({ err }, 'shutdown step failed') })
   }
   try {
+    // TLS first: a bad certificate or key is a TlsError (exit 2) before anything is opened
+    const tls = startTls(config, log)
+    if (tls !== undefined) cleanups.push(() => { tls.stop() })
     prepareDirectory(dataDir)
     cleanups.push(await lockDataDir(dataDir))
     const db = await openDatabase({ path: join(dataDir, 'db'), network: config.network, minFreeBytes: config.storeMinFreeMb * 1024 * 1024 })
@@ -125,8 +129,8 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       },
       txLimits: limits,
       bootstrap: config.bootstrap,
-      transports: [limitedTcp(), limitedWebSockets(inbound)],
-      listen: [`/${ip}/${config.host}/tcp/${config.tcpPort}`, `/${ip}/${config.host}/tcp/${config.wsPort}/ws`],
+      transports: [limitedTcp(), limitedWebSockets(inbound, tls)],
+      listen: [`/${ip}/${config.host}/tcp/${config.tcpPort}`, `/${ip}/${config.host}/tcp/${config.wsPort}${wsListenSuffix(tls)}`],
       ...(config.announce.length > 0 ? { announce: config.announce } : {}),
       privateKey,
       datastore: new LmdbDatastore(db),
@@ -178,16 +182,21 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       access: { vhosts: rpcVhosts(config), origins: config.rpcOrigins },
       limits: rpcLimits,
       onCall: rpcCallMetrics(registry),
+      ...(tls === undefined ? {} : { tls: tls.current() }),
       routes: httpRoutes({ node, registry, rateLimitPerSecond: config.httpRoutesRateLimit, storeHealth: () => db.writes.health(), webDir: config.webDir === '' ? DEFAULT_WEB_DIR : resolve(config.webDir), libDir: DEFAULT_LIB_DIR, startedAt })
     })
     const { port } = await rpc.listen(config.httpPort, config.host)
     cleanups.push(async () => { await rpc.close() })
+    if (tls !== undefined) {
+      tls.subscribe((pair) => { rpc.setSecureContext(pair) })
+      registerTlsMetrics(registry, { expirySeconds: () => tls.expirySeconds(), reloads: tls.reloads })
+    }
 
     const admin = config.rpcAdmin ? await startAdminRpc({ node, dataDir, port: config.rpcAdminPort, logger: log, limits: rpcLimits }) : undefined
     if (admin !== undefined) cleanups.push(async () => { await admin.server.close() })
 
     const shownHost = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host
-    const httpUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`
+    const httpUrl = `${tls === undefined ? 'http' : 'https'}://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`
     const multiaddrs = node.libp2p.getMultiaddrs().map(String)
     const browserAddrs = multiaddrs.filter(a => a.includes('/ws/'))
     log.info({

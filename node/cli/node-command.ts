@@ -3,6 +3,7 @@ import { coerce, ConfigError, envName, OPTIONS, readConfigFile, validateConfig, 
 import { createLogger } from '../logger.ts'
 import { runNode } from '../run-node.ts'
 import { DataDirError } from '../store/database.ts'
+import { TlsError } from '../tls.ts'
 
 /** Builds one commander option from its spec: flag, env variable, parser, default shown in --help. */
 function toOption (spec: OptionSpec): Option {
@@ -47,7 +48,7 @@ LIGHTPOOL_RELAY=false. Precedence: flag > environment > config file > default.`)
     try {
       running = await runNode(config, log)
     } catch (err) {
-      if (err instanceof DataDirError || err instanceof ConfigError) {
+      if (err instanceof DataDirError || err instanceof ConfigError || err instanceof TlsError) {
         log.fatal({ err: err.message }, err.message)
         process.exit(2)
       }
@@ -101,7 +102,7 @@ function resolveConfig (cmd: Command, opts: Record<string, unknown>): NodeConfig
     }
     return validateConfig(config as unknown as NodeConfig)
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof TlsError) {
       process.stderr.write(`lightpool node: ${err.message}\n`)
       process.exit(2)
     }

@@ -1,6 +1,6 @@
 /**
  * The JSON-RPC 2.0 API of a lightpool node, over HTTP (`POST /rpc`) and
- * WebSocket (the same path, plus subscriptions), on node:http.
+ * WebSocket (the same path, plus subscriptions), on node:http (node:https with `tls`).
  *
  *   index.ts          createRpcServer: wires the parts below to one http.Server
  *   limits.ts         RpcLimits: every bound, with its default and reason
@@ -20,6 +20,7 @@
  * (see node/admin-rpc.ts); the public server never has them.
  */
 import { createServer, STATUS_CODES, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import { DEFAULT_RPC_ACCESS, type RpcAccess } from './access.ts'
 import { httpHandler, type RouteHandler } from './http.ts'
@@ -62,6 +63,12 @@ export interface RpcServerInit {
   path?: string
   /** Told how long each call of a known method took (the node's RPC latency histogram). */
   onCall?: (call: RpcCallTiming) => void
+  /**
+   * Serve https with this PEM certificate (chain) and key instead of http;
+   * `setSecureContext` re-keys it later (a renewal) without closing a
+   * connection. Default: plain http.
+   */
+  tls?: { cert: string, key: string }
 }
 
 export interface RpcServerStats {
@@ -76,6 +83,8 @@ export interface RpcServer {
   /** Closes every WebSocket and HTTP connection and stops listening. */
   close: () => Promise<void>
   stats: () => RpcServerStats
+  /** With `tls`: a new certificate and key for new connections; open ones keep theirs. */
+  setSecureContext: (pair: { cert: string, key: string }) => void
 }
 
 export function createRpcServer (init: RpcServerInit): RpcServer {
@@ -97,13 +106,23 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
   })
   const rateLimiter = new ClientRateLimiter(limits.rateLimitPerSecond)
 
-  const server = createServer({
+  const serverOptions = {
     // Node's own guards against slow headers and bodies, as a backstop: the
     // RPC handler answers a slow body itself (408 JSON) at readTimeoutMs.
     headersTimeout: limits.readTimeoutMs,
     requestTimeout: limits.readTimeoutMs + 1_000,
     connectionsCheckingInterval: Math.min(1_000, limits.readTimeoutMs)
-  }, httpHandler({ path, access, limits, rateLimiter, processor, logger, ...(init.routes === undefined ? {} : { routes: init.routes }) }))
+  }
+  const handler = httpHandler({ path, access, limits, rateLimiter, processor, logger, ...(init.routes === undefined ? {} : { routes: init.routes }) })
+  const tlsServer = init.tls === undefined
+    ? undefined
+    // a TLS handshake must finish within the read deadline too (Node's default: 120 s)
+    : createHttpsServer({ ...serverOptions, handshakeTimeout: limits.readTimeoutMs, cert: init.tls.cert, key: init.tls.key }, handler)
+  const server: Server = tlsServer ?? createServer(serverOptions, handler)
+  tlsServer?.on('tlsClientError', (err, socket) => {
+    logger.debug({ err: err.message }, 'TLS client error')
+    socket.destroy()
+  })
   server.maxConnections = limits.maxConnections
   // An idle keep-alive connection is closed after httpIdleTimeoutMs, and so is
   // one opened and never used (below). Not `server.timeout`: that would also cut
@@ -170,6 +189,10 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
         })
       }
     },
-    stats: () => ({ ws: ws.stats() })
+    stats: () => ({ ws: ws.stats() }),
+    setSecureContext: (pair) => {
+      if (tlsServer === undefined) throw new Error('the RPC server was created without tls')
+      tlsServer.setSecureContext({ cert: pair.cert, key: pair.key })
+    }
   }
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { extname, join, resolve, sep } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, beforeAll } from 'vitest'
@@ -169,10 +170,11 @@ export interface StaticServer {
 /**
  * A tiny static file server: `mounts` maps a URL prefix to a directory, and
  * `pages` maps a path to literal HTML. A fixed `port` keeps an origin (and so
- * its IndexedDB) across server restarts.
+ * its IndexedDB) across server restarts. With `tls` (PEM certificate and key)
+ * it serves https.
  */
-export async function startStaticServer (opts: { mounts?: Record<string, string>, pages?: Record<string, string>, port?: number }): Promise<StaticServer> {
-  const server: Server = createServer((req, res) => {
+export async function startStaticServer (opts: { mounts?: Record<string, string>, pages?: Record<string, string>, port?: number, tls?: { cert: string, key: string } }): Promise<StaticServer> {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)
     const page = opts.pages?.[path]
     if (page !== undefined) {
@@ -192,7 +194,8 @@ export async function startStaticServer (opts: { mounts?: Record<string, string>
     }
     res.writeHead(404, { 'content-type': 'text/plain' })
     res.end('not found')
-  })
+  }
+  const server: Server = opts.tls === undefined ? createServer(handler) : createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(opts.port ?? 0, '127.0.0.1', () => { resolve() })
@@ -200,7 +203,7 @@ export async function startStaticServer (opts: { mounts?: Record<string, string>
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 0
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
     close: async () => {
       server.closeAllConnections()
