@@ -124,6 +124,12 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
     socket.destroy()
   })
   server.maxConnections = limits.maxConnections
+  function closeIfUnused (socket: Socket): void {
+    const unused = setTimeout(() => { socket.destroy() }, limits.httpIdleTimeoutMs)
+    unused.unref()
+    socket.once('data', () => { clearTimeout(unused) })
+    socket.once('close', () => { clearTimeout(unused) })
+  }
   // An idle keep-alive connection is closed after httpIdleTimeoutMs, and so is
   // one opened and never used (below). Not `server.timeout`: that would also cut
   // a request that is slow to answer (a light node fetching a body from peers).
@@ -139,16 +145,17 @@ export function createRpcServer (init: RpcServerInit): RpcServer {
       return
     }
     perIp.set(ip, open)
-    const unused = setTimeout(() => { socket.destroy() }, limits.httpIdleTimeoutMs)
-    unused.unref()
-    socket.once('data', () => { clearTimeout(unused) })
+    // over TLS the raw socket's bytes go to the TLS layer, never to a 'data'
+    // event: the decrypted socket is watched instead (below), and the
+    // handshake is bounded by handshakeTimeout
+    if (tlsServer === undefined) closeIfUnused(socket)
     socket.once('close', () => {
-      clearTimeout(unused)
       const left = (perIp.get(ip) ?? 1) - 1
       if (left <= 0) perIp.delete(ip)
       else perIp.set(ip, left)
     })
   })
+  tlsServer?.on('secureConnection', closeIfUnused)
   // What Node does by default, plus a log line: garbage 400, huge headers 431, slow headers 408.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     logger.debug({ err: err.message, code: err.code }, 'HTTP client error')

@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
-import { get } from 'node:https'
+import { Agent, get, request } from 'node:https'
+import { connect } from 'node:tls'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { removeDir, runCli, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
@@ -76,6 +77,40 @@ describe('lightpool node --tls-cert/--tls-key (process)', () => {
     expect(r.stderr).toMatch(/expired on 2020-01-02/)
     expect(existsSync(data)).toBe(false)
   }, 30_000)
+
+  it('https keeps a keep-alive connection in use and closes one never used, as http does', async () => {
+    const data = tempDir()
+    let node: NodeProcess | undefined
+    try {
+      node = await startNodeProcess({ dataDir: data, args: ['--tls-cert', good.certFile, '--tls-key', good.keyFile, '--min-peers', '0', '--rpc-idle-timeout', '2000'] })
+      const port = Number(new URL(node.info.rpc).port)
+      // requests every 300 ms for 4 s, twice the idle timeout: one socket throughout (the agent
+      // itself gives a socket up 1 s before the server's Keep-Alive hint, hence not 1 s)
+      const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: good.cert })
+      const sockets = new Set<unknown>()
+      for (let i = 0; i < 13; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const req = request(node!.info.rpc, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => { res.resume(); res.on('end', resolve) })
+          req.on('socket', (sock) => { sockets.add(sock) })
+          req.once('error', reject)
+          req.end(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'pool_getPendingTxCount', params: [] }))
+        })
+        await new Promise(resolve => setTimeout(resolve, 300))
+      }
+      agent.destroy()
+      expect(sockets.size).toBe(1)
+      // a handshake and then nothing: closed by the node
+      await new Promise<void>((resolve, reject) => {
+        const idle = connect({ host: '127.0.0.1', port, ca: good.cert, servername: 'localhost' })
+        idle.once('error', reject)
+        idle.once('close', () => { resolve() })
+        idle.resume()
+      })
+    } finally {
+      if (node !== undefined && node.proc.exitCode === null) await node.kill9()
+      removeDir(data)
+    }
+  }, 60_000)
 
   it('serves https and wss, reports the expiry, and re-reads the pair on SIGHUP', async () => {
     // symlinks into another directory: changing what they point to is seen by SIGHUP alone (the watcher sees the links' directory)
