@@ -39,7 +39,8 @@ export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdle
   // the TLS handshake is bounded too (Node's default: 120 s)
   const factory = webSockets({
     http,
-    ...(tls === undefined ? {} : { https: { ...http, handshakeTimeout: limits.upgradeTimeoutMs, cert: tls.current().cert, key: tls.current().key } })
+    // (and checked every second rather than Node's 30 s, as the RPC server does)
+    ...(tls === undefined ? {} : { https: { ...http, connectionsCheckingInterval: Math.min(1_000, limits.upgradeTimeoutMs), handshakeTimeout: limits.upgradeTimeoutMs, cert: tls.current().cert, key: tls.current().key } })
   }) as TransportFactory
   return (components) => {
     const transport = factory(components)
@@ -49,7 +50,7 @@ export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdle
       const server = (listener as unknown as { server?: unknown }).server
       if (!(server instanceof net.Server)) throw new Error('@libp2p/websockets: the listener has no net.Server `server` any more; node/p2p-transports.ts must follow the upgrade')
       guardSockets(server, limits)
-      if (tls !== undefined) rekeyOnRenewal(listener, tls)
+      if (tls !== undefined) secureListener(listener, tls, limits)
       return listener
     }
     return transport
@@ -57,6 +58,9 @@ export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdle
 }
 
 /**
+ * A wss listener: its silent-socket timeout moved to the TLS socket, and its
+ * certificate renewed in place.
+ *
  * The listener makes its https.Server in `listen()` and keeps it in a private
  * `https` field; @libp2p/websockets' own renewal path (its
  * `certificate:renew` event) replaces that server instead, for auto-tls. Here
@@ -65,13 +69,26 @@ export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdle
  * an upgrade renames the field, `listen()` throws at start, loudly
  * (test/browser/wss.test.ts renews a certificate under a connected tab).
  */
-function rekeyOnRenewal (listener: Listener, tls: TlsSource): void {
+function secureListener (listener: Listener, tls: TlsSource, limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs'>): void {
   const listen = listener.listen.bind(listener)
   listener.listen = async (ma) => {
     await listen(ma)
     if (!ma.getComponents().some(c => c.name === 'tls' || c.name === 'wss')) return
     const server = (listener as unknown as { https?: unknown }).https
     if (!(server instanceof https.Server)) throw new Error('@libp2p/websockets: the listener has no https.Server `https` for a /tls/ws address any more; node/p2p-transports.ts must follow the upgrade')
+    // The silent-socket timeout (guardSockets) is set on the raw socket, and `ws`
+    // clears it on the socket it upgrades: over TLS that is the TLS socket, so the
+    // raw one would be cut 10 s into every wss connection (measured: a tab lost its
+    // connection). It has done its job once the listener hands the socket to the
+    // https server (the first byte came); handshakeTimeout, then the HTTP timeouts,
+    // bound what follows. This runs before any connection: listen() resolved in
+    // the microtasks after 'listening', before the loop polls for sockets.
+    server.prependListener('connection', (raw: net.Socket) => { raw.setTimeout(0) })
+    // the same timeout on the TLS socket, until its upgrade (where `ws` clears it):
+    // a peer that completes the handshake and then says nothing is closed as fast
+    server.on('secureConnection', (socket: net.Socket) => {
+      socket.setTimeout(limits.socketIdleTimeoutMs, () => { socket.destroy(new Error('idle socket timeout')) })
+    })
     // the pair may have been renewed between building the transport and listening
     server.setSecureContext({ cert: tls.current().cert, key: tls.current().key })
     const unsubscribe = tls.subscribe((m) => { server.setSecureContext({ cert: m.cert, key: m.key }) })

@@ -88,7 +88,8 @@ describe.skipIf(NO_BROWSER)('wss from an https page with the node\'s own certifi
     first = makeCert(join(dir, 'archive'), 'node1')
     second = makeCert(join(dir, 'archive'), 'node2')
     install(first)
-    node = await startRelayNode({ network: 'wss', args: ['--tls-cert', live().cert, '--tls-key', live().key, '--rpc-admin'] })
+    // a short silent-socket timeout: an upgraded wss socket must not be cut by it (the tab's connection is compared below)
+    node = await startRelayNode({ network: 'wss', args: ['--tls-cert', live().cert, '--tls-key', live().key, '--rpc-admin', '--p2p-idle-timeout', '1000'] })
     expect(node.wsAddr).toMatch(/\/tls\/ws\/p2p\//)
     expect(node.info.rpc).toMatch(/^https:/)
     // a consumer's page on its own https origin; `insecure` only lets the tab dial loopback (the gater

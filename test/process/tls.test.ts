@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { Agent, get, request } from 'node:https'
+import { connect as connectTcp } from 'node:net'
 import { connect } from 'node:tls'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -78,11 +79,11 @@ describe('lightpool node --tls-cert/--tls-key (process)', () => {
     expect(existsSync(data)).toBe(false)
   }, 30_000)
 
-  it('https keeps a keep-alive connection in use and closes one never used, as http does', async () => {
+  it('https and wss close connections never used and keep those in use, as http and ws do', async () => {
     const data = tempDir()
     let node: NodeProcess | undefined
     try {
-      node = await startNodeProcess({ dataDir: data, args: ['--tls-cert', good.certFile, '--tls-key', good.keyFile, '--min-peers', '0', '--rpc-idle-timeout', '2000'] })
+      node = await startNodeProcess({ dataDir: data, args: ['--tls-cert', good.certFile, '--tls-key', good.keyFile, '--min-peers', '0', '--rpc-idle-timeout', '2000', '--p2p-idle-timeout', '1000'] })
       const port = Number(new URL(node.info.rpc).port)
       // requests every 300 ms for 4 s, twice the idle timeout: one socket throughout (the agent
       // itself gives a socket up 1 s before the server's Keep-Alive hint, hence not 1 s)
@@ -106,6 +107,23 @@ describe('lightpool node --tls-cert/--tls-key (process)', () => {
         idle.once('close', () => { resolve() })
         idle.resume()
       })
+      // on the wss port: a socket that never sends a byte, and one silent after its handshake
+      // (the tab in test/browser/wss.test.ts shows an upgraded one is kept)
+      const wsPort = Number(/\/tcp\/(\d+)\/tls\/ws/.exec(node.info.browserAddrs[0]!)?.[1])
+      await new Promise<void>((resolve) => {
+        const silent = connectTcp({ host: '127.0.0.1', port: wsPort })
+        silent.once('error', () => {})
+        silent.once('close', () => { resolve() })
+        silent.resume()
+      })
+      let handshaken = false
+      await new Promise<void>((resolve, reject) => {
+        const idle = connect({ host: '127.0.0.1', port: wsPort, ca: good.cert, servername: 'localhost' }, () => { handshaken = true })
+        idle.once('error', (err: Error) => { if (!handshaken) reject(err) })
+        idle.once('close', () => { resolve() })
+        idle.resume()
+      })
+      expect(handshaken).toBe(true)
     } finally {
       if (node !== undefined && node.proc.exitCode === null) await node.kill9()
       removeDir(data)
