@@ -51,6 +51,7 @@ function pidFileLock (dataDir: string): () => Promise<void> {
       const fd = openSync(path, 'wx', 0o600)
       writeSync(fd, String(process.pid))
       closeSync(fd)
+      // already gone (removed by hand): the lock is released either way
       return async () => { try { unlinkSync(path) } catch {} }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {

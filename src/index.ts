@@ -31,6 +31,7 @@ export { MemoryPoolStore, StoreFullError, StoreWriteError, type PoolStore, type 
 // utilities node/ and web/ build on, exported deliberately: one implementation each
 export { Emitter, type Listener } from './util/emitter.ts'
 export { LruCache } from './util/lru.ts'
+export { ignoreError } from './util/ignore.ts'
 export { backoffDelay, jittered } from './util/backoff.ts'
 export { projectRollups, estimateFees, forecast, rollupConfig, DEFAULT_ROLLUP_CONFIG, DEFAULT_ESTIMATE_TX_BYTES, type PoolForecast, type RollupConfig, type ProjectedRollup, type FeeEstimate, type RankedTx } from './pool/projection.ts'
 export { TxTimeline, DEFAULT_TX_TIMELINE_CONFIG, type TxTimelineConfig, type TxTimelineRecord, type TimelineStep, type TxStatusKind } from './pool/tx-timeline.ts'

@@ -88,8 +88,10 @@ async function main (): Promise<void> {
     const node = await createBrowserLightpool(init)
     window.lightpoolObserver.node = node
     dashboard.attach(node)
+    // saved settings only spare the next visit the discovery: a failed save costs nothing now
     if (config.source !== 'saved') void saveSettings({ relays: config.relays, network: config.network, mode: config.mode }).catch(() => {})
-    // leave the relay cleanly (frees the reservation at once); IndexedDB writes are already durable
+    // leave the relay cleanly (frees the reservation at once); IndexedDB writes are already
+    // durable, so a stop that fails as the page goes loses nothing
     addEventListener('pagehide', () => { void node.stop().catch(() => {}) })
   } catch (err) {
     const message = (err as Error).message

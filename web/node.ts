@@ -158,6 +158,7 @@ export async function createBrowserLightpool (init: BrowserLightpoolInit): Promi
       ...(init.verifier === undefined ? {} : { verifier: init.verifier })
     })
   } catch (err) {
+    // `err` is the failure to report; the peer database is dropped with the tab either way
     await peerDb?.close().catch(() => {})
     tab.release()
     throw err
@@ -176,6 +177,7 @@ export async function createBrowserLightpool (init: BrowserLightpoolInit): Promi
       try {
         await stop()
       } finally {
+        // the node is stopped; a peer database that fails to close is dropped with the tab
         await peerDb?.close().catch(() => {})
         tab.release()
       }

@@ -55,6 +55,8 @@ export class AnnouncePacer {
     this.lastRefill = now
     while (this.queue.length > 0 && this.tokens >= 1) {
       this.tokens--
+      // a failed publish (no peer on the topic yet, the node stopping) is not
+      // retried: a peer that comes later gets the tx by sync when it connects
       void this.publish(this.queue.shift()!).catch(() => {})
     }
     if (this.queue.length > 0 && this.timer === undefined && !this.stopped) {

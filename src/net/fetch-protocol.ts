@@ -8,6 +8,7 @@ import {
 } from './messages.ts'
 import { isStreamEnd, isTimeout } from './errors.ts'
 import { deadline } from '../util/deadline.ts'
+import { ignoreError } from '../util/ignore.ts'
 import type { FetchResult } from './fetcher.ts'
 
 /**
@@ -78,7 +79,7 @@ export function fetchHandler (config: FetchServeConfig, provide: BodyProvider, h
         } catch (err) {
           // after a first request, a peer going quiet or closing its side is the normal end
           if (!first && (isTimeout(err) || isStreamEnd(err))) {
-            await stream.close().catch(() => {})
+            await stream.close().catch(ignoreError(stream.log, 'closing an ended fetch stream'))
             return
           }
           throw err
@@ -152,6 +153,7 @@ export class FetchClient {
   async request (peer: PeerId, kind: ObjectKind, hashes: string[], signal: AbortSignal): Promise<FetchResult[]> {
     const key = peer.toString()
     const previous = this.queues.get(key) ?? Promise.resolve()
+    // only waiting for the previous request to finish: its failure is its own caller's
     const turn = previous.catch(() => {}).then(async () => await this.exchange(peer, kind, hashes, signal))
     this.queues.set(key, turn)
     try {

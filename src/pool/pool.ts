@@ -279,6 +279,7 @@ export class TxPool {
     let dropped = 0
     const inFlight = new Set<Promise<void>>()
     const one = async (record: StoredTx): Promise<void> => {
+      // a revalidation that throws (a body that no longer decodes) drops the record, as a refusal does
       const meta = await revalidate(record).catch(() => undefined)
       if (meta === undefined) {
         dropped++

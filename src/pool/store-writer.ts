@@ -85,7 +85,11 @@ export class StoreWriter {
   }
 }
 
-/** A deferred whose rejection counts as handled: fire-and-forget deletes must not crash Node. */
+/**
+ * A deferred whose rejection counts as handled: fire-and-forget deletes must
+ * not crash Node. A caller that awaits the promise still gets the rejection;
+ * this handler only marks it handled.
+ */
 function settled (): PromiseWithResolvers<void> {
   const d = Promise.withResolvers<void>()
   d.promise.catch(() => {})

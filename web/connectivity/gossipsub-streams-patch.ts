@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '@libp2p/interface'
+import { ignoreError } from '../../src/index.ts'
 import { optional, type ConnectivityComponents } from './components.ts'
 import type { ConnectivityConfig } from './config.ts'
 import { connectionKind } from './kind.ts'
@@ -101,7 +102,7 @@ export class GossipWatchdog {
       this.resets++
       this.init.log('no gossip from %p %d ms after connecting: resetting the connection', c.remotePeer, now - c.timeline.open)
       this.init.redialSoon(peer)
-      void this.components.connectionManager.closeConnections(c.remotePeer).catch(() => {})
+      void this.components.connectionManager.closeConnections(c.remotePeer).catch(ignoreError(this.init.log, 'resetting a connection without gossip'))
     }
   }
 }

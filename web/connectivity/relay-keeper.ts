@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Logger } from '@libp2p/interface'
-import { backoffDelay, jittered, type Emitter } from '../../src/index.ts'
+import { backoffDelay, ignoreError, jittered, type Emitter } from '../../src/index.ts'
 import type { ConnectivityComponents } from './components.ts'
 import type { ConnectivityConfig } from './config.ts'
 import type { RelayDialGuard } from './relay-dial-guard.ts'
@@ -126,10 +126,11 @@ export class RelayKeeper {
 
   /** The connection manager never prunes a relay connection (tagged again on every connect: libp2p drops keep-alive tags after failed reconnects). */
   private tag (r: RelayEntry): void {
+    // untagged, the relay connection is only prunable: the next connect tags it again
     void this.components.peerStore.merge(peerIdFromString(r.peer), {
       multiaddrs: [r.addr],
       tags: { [KEEP_ALIVE_TAG]: { value: KEEP_ALIVE_VALUE } }
-    }).catch(() => {})
+    }).catch(ignoreError(this.init.log, `tagging relay ${r.peer} keep-alive`))
   }
 
   private dial (r: RelayEntry): void {

@@ -390,7 +390,9 @@ export class IdbPoolStore implements PoolStore {
       const estimate = await storage?.estimate()
       if (estimate?.usage !== undefined) this.originUsage = estimate.usage
       if (estimate?.quota !== undefined) this.originQuota = estimate.quota
-    } catch {}
+    } catch {
+      // estimate() only informs: refused (private mode, an old browser), the last known figures stand
+    }
     if (this.originUsage !== undefined) out.originUsage = this.originUsage
     if (this.originQuota !== undefined) out.originQuota = this.originQuota
     if (this.persisted !== undefined) out.persisted = this.persisted
@@ -417,7 +419,7 @@ export class IdbPoolStore implements PoolStore {
 async function inTransaction<T> (db: IDBPDatabase<PoolDb>, fn: (tx: WriteTx) => Promise<T>): Promise<T> {
   const tx = db.transaction(['txs', 'bodies', 'meta'], 'readwrite', { durability: 'strict' })
   const work = fn(tx).catch((err: unknown) => {
-    try { tx.abort() } catch {}
+    try { tx.abort() } catch {} // already committed or aborted: over either way, and `err` is the one to report
     throw err
   })
   // settle both before deciding: an aborted transaction rejects both, and the

@@ -171,8 +171,10 @@ export class Dashboard {
       // the history lives where the pool does: a tab that keeps nothing (store: memory) keeps no history either
       const chart = this.history
       const store = new HistoryStore(node.network)
+      // no stored history (IndexedDB refused or unavailable): the chart starts from now
       void chart.load(store).catch(() => {})
       const recorder = new HistoryRecorder(node.pool, store, (series, sample) => { chart.add(series, sample) })
+      // a history database that fails to close is dropped with the page anyway
       this.cleanups.push(() => { recorder.stop(); void store.close().catch(() => {}) })
     }
     if (node.storage !== undefined && !this.opts.compact) {

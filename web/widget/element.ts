@@ -87,6 +87,7 @@ export class LightpoolDashboardElement extends HTMLElement {
     try {
       const node = await createBrowserLightpool(init)
       if (gen !== this.generation) {
+        // a node started for attributes that have since changed: discarded, its stop is best effort
         await node.stop().catch(() => {})
         return
       }
@@ -112,6 +113,7 @@ export class LightpoolDashboardElement extends HTMLElement {
     this.running = undefined
     this.dashboard?.destroy()
     this.dashboard = undefined
+    // the element is leaving the page or restarting: a failed stop has nobody left to tell
     await node?.stop().catch(() => {})
   }
 }
