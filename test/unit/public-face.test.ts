@@ -42,6 +42,13 @@ describe('node/ and web/ import the core only through src/index.ts', () => {
     })
   }
 
+  it('the package\'s entries name what they export (no `export *`: a module\'s export is not public by accident)', () => {
+    // (not web/widget/register.ts: it is web/index.ts plus the element's registration, so `export *` of that face is its job)
+    for (const entry of ['src/index.ts', 'src/libp2p.ts', 'node/index.ts', 'web/index.ts']) {
+      expect(code(join(repo, entry)), entry).not.toMatch(/export\s*(type\s*)?\*/)
+    }
+  })
+
   it('web/ does not give the browser factory the core factory\'s name', () => {
     expect(code(join(repo, 'web/index.ts'))).not.toMatch(/\bas\s+createLightpool\b/)
   })
