@@ -38,9 +38,11 @@ export interface FeedClientConfig {
    * neither live nor resyncing (every subscription failing, or none tried)
    * has its connections closed, so that they are dialled anew; a connection
    * whose muxer has closed under it looks open and can open no stream, and
-   * nothing else ends it. Not for a relay that refused (it is full) or is
-   * distrusted. Default 3 s: a healthy connection resubscribes within one
-   * retry (500 ms), and the bound on a tab's recovery is ~5 s.
+   * nothing else ends it. Not while a subscription is being opened (its
+   * own timeouts bound it), nor for a relay that refused (it is full) or is
+   * distrusted. Default 5 s: a healthy connection resubscribes within one
+   * retry (500 ms); on a machine with 20 tabs and a busy core, 3 s also
+   * closed connections that were merely slow.
    */
   watchdogMs: number
   /** Entries of each relay's feed history (`stats().history`). Default 32. */
@@ -58,7 +60,7 @@ export const DEFAULT_FEED_CLIENT_CONFIG: Readonly<FeedClientConfig> = Object.fre
   ackEveryBytes: 16 * 1024,
   removedMemory: 4096,
   distrustMs: 10 * 60_000,
-  watchdogMs: 3_000,
+  watchdogMs: 5_000,
   historySize: 32
 })
 

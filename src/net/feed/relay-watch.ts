@@ -61,12 +61,13 @@ export class RelayWatch {
   check (now: number): void {
     if (!this.wanting()) return
     for (const relay of this.relays.all()) {
-      if (relay.unfedSince === undefined || relay.refused) continue
+      // a subscription in flight is bounded by its own timeouts (the stream's open, then its silence):
+      // on a busy machine opening one took 3 s, and closing it then only made the machine busier
+      if (relay.unfedSince === undefined || relay.refused || relay.state === 'subscribing') continue
       if (relay.counters.distrustedUntil !== undefined && relay.counters.distrustedUntil > now) continue
       const conns = this.openConnections(relay.peer)
       if (conns.length === 0) continue
-      // a subscription in progress gets watchdogMs of its own: on a busy machine opening one takes a while
-      const since = Math.max(relay.unfedSince, relay.state === 'subscribing' ? relay.stateSince : 0, ...conns.map(c => c.timeline.open))
+      const since = Math.max(relay.unfedSince, ...conns.map(c => c.timeline.open))
       if (now - since < this.config.watchdogMs) continue
       relay.counters.watchdogResets++
       const reason = `no live feed for ${now - since} ms on an open connection`
