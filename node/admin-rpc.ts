@@ -22,7 +22,7 @@ import type { RpcLimits } from './rpc/limits.ts'
  *     -H 'content-type: application/json' http://127.0.0.1:8081/rpc \
  *     -d '{"jsonrpc":"2.0","id":1,"method":"pool_removeTx","params":["0x…"]}'
  */
-export const ADMIN_TOKEN_FILE = 'rpc-admin.token'
+const ADMIN_TOKEN_FILE = 'rpc-admin.token'
 
 export interface AdminRpc {
   server: RpcServer
@@ -53,7 +53,7 @@ export async function startAdminRpc (init: AdminRpcInit): Promise<AdminRpc> {
 }
 
 /** The token in `file`, or a new random one written there (0600). */
-export function loadOrCreateToken (file: string): string {
+function loadOrCreateToken (file: string): string {
   try {
     const token = readFileSync(file, 'utf8').trim()
     if (token.length >= 32) return token

@@ -21,7 +21,7 @@ import { DataDirError } from './store/database.ts'
  * Elsewhere (macOS, Windows) it falls back to a PID file, `node.lock`, taken
  * over when its process is gone.
  */
-export const LOCK_FILE = 'node.lock'
+const LOCK_FILE = 'node.lock'
 
 const IN_USE = 'Stop that node, or give this one its own --data-dir.'
 

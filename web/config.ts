@@ -122,7 +122,7 @@ export interface DiscoveryConfig {
   jitter: number
 }
 
-export const DEFAULT_DISCOVERY_CONFIG: Readonly<DiscoveryConfig> = Object.freeze({
+const DEFAULT_DISCOVERY_CONFIG: Readonly<DiscoveryConfig> = Object.freeze({
   firstTimeoutMs: 3000,
   maxTimeoutMs: 15_000,
   retryBaseMs: 1000,
@@ -185,7 +185,7 @@ async function askServingNode (loc: Location, timeoutMs: number): Promise<NodeAn
 }
 
 /** The wait before try `attempt + 1` (attempt ≥ 1), with jitter. */
-export function retryDelay (attempt: number, config: Readonly<DiscoveryConfig> = DEFAULT_DISCOVERY_CONFIG, random: () => number = Math.random): number {
+function retryDelay (attempt: number, config: Readonly<DiscoveryConfig> = DEFAULT_DISCOVERY_CONFIG, random: () => number = Math.random): number {
   const base = Math.min(config.retryMaxMs, config.retryBaseMs * 2 ** (attempt - 1))
   return Math.round(base * (1 + config.jitter * (2 * random() - 1)))
 }

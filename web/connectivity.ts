@@ -12,9 +12,9 @@ import { WebRtcUpgrader } from './connectivity/webrtc-upgrader.ts'
 
 export { connectionKind, type ConnectionKind } from './connectivity/kind.ts'
 export { RelayDialGuard } from './connectivity/relay-dial-guard.ts'
-export { connectivityConfig, DEFAULT_CONNECTIVITY_CONFIG, type ConnectivityConfig, type ConnectivityInit } from './connectivity/config.ts'
+export { connectivityConfig, type ConnectivityConfig, type ConnectivityInit } from './connectivity/config.ts'
 export type { ConnectivityComponents } from './connectivity/components.ts'
-export type { ConnectionInfo, ConnectivityEvents, ConnectivityStatus, RelayState, RelayStatus, UpgradeRecord } from './connectivity/status.ts'
+export type { ConnectionInfo, ConnectivityEvents, ConnectivityStatus, RelayStatus, UpgradeRecord } from './connectivity/status.ts'
 
 /**
  * How a browser tab stays connected, as a libp2p service (js-libp2p style:

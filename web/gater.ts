@@ -63,7 +63,7 @@ function insecureWebSocket (ma: Multiaddr): boolean {
 }
 
 /** libp2p's browser rule: no ws://, no private addresses. */
-export function defaultDeny (ma: Multiaddr): boolean {
+function defaultDeny (ma: Multiaddr): boolean {
   return insecureWebSocket(ma) || isPrivate(ma)
 }
 

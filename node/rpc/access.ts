@@ -36,7 +36,7 @@ export const DEFAULT_RPC_ACCESS: Readonly<RpcAccess> = Object.freeze({ vhosts: L
 export interface Refused { status: 401 | 403, message: string }
 
 /** The request's host name without its port ("[::1]:8080" → "::1"), lowercased; undefined without a Host. */
-export function hostName (host: string | undefined): string | undefined {
+function hostName (host: string | undefined): string | undefined {
   if (host === undefined || host === '') return undefined
   const h = host.trim().toLowerCase()
   if (h.startsWith('[')) return h.slice(1, h.indexOf(']') === -1 ? undefined : h.indexOf(']'))

@@ -214,7 +214,7 @@ function discardAfterResponse (req: IncomingMessage, deadline: number): void {
 }
 
 /** Answers with `body`, or with `body` as it is when it is JSON text already. */
-export function sendJson (res: ServerResponse, status: number, body: JsonRpcResponse | JsonRpcResponse[] | object | string, headers: Record<string, string> = {}): void {
+function sendJson (res: ServerResponse, status: number, body: JsonRpcResponse | JsonRpcResponse[] | object | string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return
   let text: string
   try {

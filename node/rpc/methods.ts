@@ -90,7 +90,7 @@ const MAX_SUBSCRIPTION_ID_LENGTH = 100
  * one call to a bounded walk whatever the pool's size; defaults come from
  * `DEFAULT_ROLLUP_CONFIG` (src/pool/projection.ts).
  */
-export const FEE_ESTIMATE_PARAM_LIMITS = Object.freeze({
+const FEE_ESTIMATE_PARAM_LIMITS = Object.freeze({
   /** Rollups projected ahead. 64: more than any view draws. */
   maxRollups: 64,
   /** Txs per rollup. 100 000: the walk stays under 64 × 100 000 entries, and never past the pool's own size. */
@@ -237,7 +237,7 @@ export function createMethods (init: MethodsInit): Map<string, MethodHandler<Cal
 }
 
 /** A refused tx as a JSON-RPC error: the message names the rule; data carries it in fields. */
-export function refusalError (refusal: Refusal & { hash?: string }): RpcError {
+function refusalError (refusal: Refusal & { hash?: string }): RpcError {
   const data = { status: refusal.status, rule: refusal.rule, message: refusal.message, ...(refusal.hash === undefined ? {} : { hash: prefixed(refusal.hash) }) }
   return new RpcError(refusal.status === 'rejected' ? TX_REJECTED : TX_IGNORED, `${refusal.status}: ${refusal.rule}: ${refusal.message}`, data)
 }

@@ -26,7 +26,7 @@ import type { NotificationSink, SubscriptionHub } from './subscriptions.ts'
 import { WebSocketServer, WS_CLOSED, WS_OPEN, type WsData, type WsServer, type WsSocket } from './ws-lib.ts'
 
 /** Close code for a client dropped for policy (here: not reading its messages). */
-export const CLOSE_POLICY_VIOLATION = 1008
+const CLOSE_POLICY_VIOLATION = 1008
 const CLOSE_GOING_AWAY = 1001
 /**
  * How long a dropped or closing socket gets to finish the close handshake

@@ -12,7 +12,7 @@ export interface AnnouncePacerConfig {
   maxQueued: number
 }
 
-export const DEFAULT_ANNOUNCE_PACER_CONFIG: Readonly<AnnouncePacerConfig> = Object.freeze({ perSecond: 400, maxQueued: 20_000 })
+const DEFAULT_ANNOUNCE_PACER_CONFIG: Readonly<AnnouncePacerConfig> = Object.freeze({ perSecond: 400, maxQueued: 20_000 })
 
 export class AnnouncePacer {
   readonly config: Readonly<AnnouncePacerConfig>

@@ -4,7 +4,7 @@ import { LruCache } from '../util/lru.ts'
  * Fewest hashes whose announcers are remembered, whatever the pool's count
  * cap: a small pool still needs to know who can serve the bodies it lists.
  */
-export const MIN_ANNOUNCER_HASHES = 1024
+const MIN_ANNOUNCER_HASHES = 1024
 
 /**
  * Who announced (or listed with a body) each hash this node lacks the body of:

@@ -43,7 +43,7 @@ export interface FetcherConfig {
   maxSourcesPerHash: number
 }
 
-export const DEFAULT_FETCHER_CONFIG: Readonly<FetcherConfig> = Object.freeze({
+const DEFAULT_FETCHER_CONFIG: Readonly<FetcherConfig> = Object.freeze({
   maxHashesPerRequest: 64,
   maxBytesPerRequest: 1024 * 1024,
   requestTimeoutMs: 2_000,

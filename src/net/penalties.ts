@@ -5,7 +5,7 @@ import type { PeerQuotas } from './quotas.ts'
 import type { Offense, PeerReputation } from './reputation.ts'
 
 /** Missing bodies penalized per request at most: 10 × 2 points (see reputation weights). */
-export const MAX_MISSING_PENALTIES_PER_REQUEST = 10
+const MAX_MISSING_PENALTIES_PER_REQUEST = 10
 
 /**
  * What each kind of peer misbehaviour costs, in one place: the relays, the

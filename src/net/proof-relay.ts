@@ -13,7 +13,7 @@ import { KIND_PROOF } from './messages.ts'
 import type { PenaltyPolicy } from './penalties.ts'
 
 /** A proof is megabytes: one per request, so one slow peer holds up one proof, not a batch. */
-export const PROOFS_PER_REQUEST = 1
+const PROOFS_PER_REQUEST = 1
 
 export interface ProofRelayInit {
   mode: NodeMode

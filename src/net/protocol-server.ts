@@ -18,7 +18,7 @@ import { syncHandler, type SyncConfig } from './sync-protocol.ts'
  * Longest a throttled fetch answer waits: 1 s, half a client's base request
  * timeout (fetcher.ts), so an honest peer over its quota is slowed, not timed out.
  */
-export const MAX_THROTTLE_WAIT_MS = 1_000
+const MAX_THROTTLE_WAIT_MS = 1_000
 
 export interface ProtocolServerInit {
   registrar: Registrar

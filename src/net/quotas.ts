@@ -26,7 +26,7 @@ export interface QuotaConfig {
   penaltyCooldownMs: number
 }
 
-export const DEFAULT_QUOTA_CONFIG: Readonly<QuotaConfig> = Object.freeze({
+const DEFAULT_QUOTA_CONFIG: Readonly<QuotaConfig> = Object.freeze({
   fetchRequestsPerSecond: 200,
   fetchBytesPerSecond: 16 * 1024 * 1024,
   syncPagesPer10s: 100,

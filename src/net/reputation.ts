@@ -41,7 +41,7 @@ export interface ReputationConfig {
  * 50 announced bodies it then did not have (at most 10 counted per request) — within a few minutes, since decay
  * (half-life 5 min) forgives the odd honest race.
  */
-export const DEFAULT_REPUTATION_CONFIG: Readonly<ReputationConfig> = Object.freeze({
+const DEFAULT_REPUTATION_CONFIG: Readonly<ReputationConfig> = Object.freeze({
   weights: Object.freeze({
     'invalid-tx': 20,
     'body-mismatch': 50,

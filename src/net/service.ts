@@ -27,7 +27,7 @@ import { DEFAULT_SYNC_CONFIG, type SyncConfig } from './sync-protocol.ts'
 import { TxRelay } from './tx-relay.ts'
 
 export type { NodeMode } from '../types.ts'
-export type { NetEvents, TxSource } from './events.ts'
+export type { NetEvents } from './events.ts'
 
 export interface LightpoolServiceInit {
   ids: ProtocolIds

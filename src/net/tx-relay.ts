@@ -24,7 +24,7 @@ import type { ListingVerdict } from './sync-client.ts'
  * it: enough to find a holder in a small neighbourhood, few enough that one
  * getTx does not fan out to every connection.
  */
-export const MAX_ON_DEMAND_PROBES = 4
+const MAX_ON_DEMAND_PROBES = 4
 
 export interface TxRelayInit {
   mode: NodeMode

@@ -14,7 +14,7 @@ export interface ProofPoolConfig {
   trustedProvers: string[]
 }
 
-export const DEFAULT_PROOF_POOL_CONFIG: Readonly<ProofPoolConfig> = Object.freeze({
+const DEFAULT_PROOF_POOL_CONFIG: Readonly<ProofPoolConfig> = Object.freeze({
   maxProofBytes: DEFAULT_MAX_PROOF_BYTES,
   maxProofs: 8,
   trustedProvers: []

@@ -15,7 +15,7 @@ import { fromHex, toHex } from '../tx/hex.ts'
  *   proof
  *   64B signature        by prover over "lightpool/proof/v1\n" ‖ SHA-256(everything above)
  */
-export const PROOF_VERSION = 1
+const PROOF_VERSION = 1
 export const PROOF_FIXED_BYTES = 1 + 8 + 32 + 4 + 64
 /** Default cap on a proof's bytes: 4 MiB. */
 export const DEFAULT_MAX_PROOF_BYTES = 4 * 1024 * 1024

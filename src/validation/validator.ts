@@ -7,7 +7,7 @@ import { SignatureVerifier, type TxInvalid, type TxVerifier } from '../tx/verifi
 import { LruCache } from '../util/lru.ts'
 
 /** Verification results remembered by tx hash: a pool's worth and more, so a tx seen by RPC and gossip is verified once. */
-export const DEFAULT_VERIFIED_CACHE_SIZE = 16_384
+const DEFAULT_VERIFIED_CACHE_SIZE = 16_384
 
 export type Validation =
   | { status: 'accepted', tx: Tx, meta: TxMeta }

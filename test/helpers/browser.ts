@@ -12,7 +12,7 @@ import { startNodeProcess, tempDir, removeDir, type NodeProcess, type StartOptio
  * `lightpool node` processes, serve static files from a second origin, and
  * drive Debian's Chromium through playwright-core.
  */
-export const ROOT = resolve(import.meta.dirname, '../..')
+const ROOT = resolve(import.meta.dirname, '../..')
 export const WEB_DIR = join(ROOT, 'dist/web')
 export const LIB_DIR = join(ROOT, 'dist/lib')
 export const HARNESS_DIR = join(ROOT, 'test/output/harness')

@@ -7,8 +7,8 @@ import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { createLibp2p } from 'libp2p'
 import { lightpoolGossip, type Gossip } from '../../src/net/gossip.ts'
 import {
-  decodeFetchRequest, encodeFetchItem, encodeFetchRequest, encodeSyncRequest, encodeTxAnnouncement,
-  FETCH_FOUND, FETCH_MISSING, KIND_TX
+  decodeFetchRequest, encodeFetchItem, encodeSyncRequest, encodeTxAnnouncement,
+  FETCH_FOUND, FETCH_MISSING
 } from '../../src/net/messages.ts'
 import { protocolIds, type ProtocolIds } from '../../src/net/protocols.ts'
 import type { TxMeta } from '../../src/tx/types.ts'
@@ -112,5 +112,3 @@ export async function syncHammer (from: Libp2p, peer: PeerId, protocol: string, 
   }
   return answered
 }
-
-export { encodeFetchRequest, KIND_TX }

@@ -1,14 +1,5 @@
 import { buildTx, Ed25519Signer, type BuiltTx } from '../../src/index.ts'
 
-/** A deterministic 32-byte value from a label, for readable nullifier seeds in tests. */
-export function bytes32 (label: string | number): Uint8Array {
-  const out = new Uint8Array(32)
-  const s = String(label)
-  for (let i = 0; i < s.length; i++) out[i % 32] = (out[i % 32]! * 31 + s.charCodeAt(i)) & 0xff
-  out[31] = s.length
-  return out
-}
-
 /** A fresh nullifier seed: the tx built from it spends a nullifier no other tx has. */
 export function randomSeed (): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(32))

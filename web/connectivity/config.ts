@@ -55,7 +55,7 @@ export interface ConnectivityConfig {
   maxUpgradeRecords: number
 }
 
-export const DEFAULT_CONNECTIVITY_CONFIG: Readonly<ConnectivityConfig> = Object.freeze({
+const DEFAULT_CONNECTIVITY_CONFIG: Readonly<ConnectivityConfig> = Object.freeze({
   relayRetryBaseMs: 1_000,
   relayRetryMaxMs: 3_000,
   relayDialTimeoutMs: 10_000,

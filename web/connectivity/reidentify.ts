@@ -3,9 +3,9 @@ import { optional, type ConnectivityComponents } from './components.ts'
 import { connectionKind } from './kind.ts'
 
 /** The second identify after a connection change: catches a stream of the closed connection that closed after the connection did. */
-export const REIDENTIFY_AGAIN_MS = 1_500
+const REIDENTIFY_AGAIN_MS = 1_500
 /** The first, just after the change has settled. */
-export const REIDENTIFY_FIRST_MS = 50
+const REIDENTIFY_FIRST_MS = 50
 
 /**
  * Identifies a peer again on its best open connection (direct first), so

@@ -8,7 +8,7 @@ import type { RelayDialGuard } from './relay-dial-guard.ts'
 import type { ConnectivityEvents, RelayState, RelayStatus } from './status.ts'
 
 /** The peer-store tag that keeps the connection manager from pruning a relay connection. */
-export const KEEP_ALIVE_TAG = 'keep-alive-lightpool-relay'
+const KEEP_ALIVE_TAG = 'keep-alive-lightpool-relay'
 /** The tag's value: above any peer the pruner would rather keep. */
 const KEEP_ALIVE_VALUE = 100
 

@@ -85,17 +85,17 @@ interface PoolDb extends DBSchema {
 
 type WriteTx = IDBPTransaction<PoolDb, Array<'txs' | 'bodies' | 'meta'>, 'readwrite'>
 
-export const SCHEMA_VERSION = 2
-export const DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
+const SCHEMA_VERSION = 2
+const DEFAULT_BUDGET_BYTES = 256 * 1024 * 1024
 /** Keys, index entries and structured-clone framing per record, roughly; keeps the budget honest for small records. */
-export const RECORD_OVERHEAD_BYTES = 256
+const RECORD_OVERHEAD_BYTES = 256
 const USAGE_KEY = 'usage'
 /**
  * How much below what it held the budget drops at each QuotaExceededError in
  * a row: 10 % of usage per strike, so a few strikes reach any real quota
  * without throwing away most of the pool on the first.
  */
-export const QUOTA_MARGIN_FRACTION = 0.1
+const QUOTA_MARGIN_FRACTION = 0.1
 
 /**
  * Schema migrations, in order. `upgrade` runs every one newer than the
@@ -122,7 +122,7 @@ const MIGRATIONS: Array<{ version: number, apply: (db: IDBPDatabase<PoolDb>, tx:
   }
 ]
 
-export function isQuotaError (err: unknown): boolean {
+function isQuotaError (err: unknown): boolean {
   const name = (err as { name?: string } | null)?.name
   return name === 'QuotaExceededError' || (err as { code?: number } | null)?.code === 22
 }

@@ -139,7 +139,7 @@ export class StatCards {
 // ---- fee histogram ----
 
 /** Fee colours from cheap (teal) to dear (magenta), like a fee map. */
-export function feeColor (i: number, n: number): string {
+function feeColor (i: number, n: number): string {
   const t = n <= 1 ? 0 : i / (n - 1)
   const hue = 170 - t * 200
   return `hsl(${(hue + 360) % 360} 70% 55%)`
@@ -313,7 +313,7 @@ const EVENT_LABEL: Record<string, string> = {
  * per frame only creates nodes that are pushed out unseen (the counters
  * still count every event).
  */
-export const EVENTS_PER_FRAME = 20
+const EVENTS_PER_FRAME = 20
 
 export class EventList {
   readonly el: HTMLElement

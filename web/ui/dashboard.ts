@@ -34,7 +34,7 @@ export interface DashboardOptions {
 }
 
 /** `#/tx/<64 hex digits>` → the hash. */
-export function txRoute (fragment: string): string | undefined {
+function txRoute (fragment: string): string | undefined {
   const m = /^#\/tx\/(?:0x)?([0-9a-fA-F]{64})$/.exec(fragment)
   return m === null ? undefined : m[1]!.toLowerCase()
 }

@@ -16,7 +16,7 @@ import type { ObservedNode } from './types.ts'
  */
 
 /** How long to wait for a body from peers before saying none came. */
-export const BODY_FETCH_TIMEOUT_MS = 15_000
+const BODY_FETCH_TIMEOUT_MS = 15_000
 
 const STATUS_TEXT: Record<TimelineStep['status'], string> = {
   pending: 'waiting to be included in a rollup',
