@@ -27,7 +27,7 @@ export async function loadOrCreateIdentity (dataDir: string): Promise<PrivateKey
       return privateKeyFromProtobuf(bytes)
     } catch (err) {
       throw new DataDirError(dataDir, `${KEY_FILE} is not a libp2p private key (${(err as Error).message})`,
-        `Restore it from a backup, or delete it to start with a new peer id.`, { cause: err })
+        'Restore it from a backup, or delete it to start with a new peer id.', { cause: err })
     }
   }
   const key = await generateKeyPair('Ed25519')

@@ -78,7 +78,7 @@ export function addressKey (ip: string): string {
   const [head = '', tail = ''] = ip.split('::')
   const left = head === '' ? [] : head.split(':')
   const right = ip.includes('::') ? (tail === '' ? [] : tail.split(':')) : []
-  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left
+  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left
   return groups.slice(0, 4).map(g => parseInt(g, 16).toString(16)).join(':') + '::/64'
 }
 

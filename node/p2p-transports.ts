@@ -2,11 +2,9 @@ import https from 'node:https'
 import net from 'node:net'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import type { Listener, Transport } from '@libp2p/interface'
+import type { Listener } from '@libp2p/interface'
 import { addressKey, type InboundLimitsConfig } from './p2p-limits.ts'
 import type { TlsSource } from './tls.ts'
-
-type TransportFactory = (components: any) => Transport
 
 /**
  * The node's TCP transport. Every accepted socket goes straight into the
@@ -15,7 +13,7 @@ type TransportFactory = (components: any) => Transport
  * (which include a 2-minute inactivity timeout for the socket's whole life:
  * shorter would cut idle-but-healthy connections between liveness pings).
  */
-export function limitedTcp (): TransportFactory {
+export function limitedTcp (): ReturnType<typeof tcp> {
   return tcp()
 }
 
@@ -33,7 +31,7 @@ export function limitedTcp (): TransportFactory {
  * renames it, `createListener` throws at start, loudly, and
  * test/reliability/hostile-sockets.test.ts names what broke.
  */
-export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'upgradeTimeoutMs' | 'maxConnectionsPerAddress'>, tls?: TlsSource): TransportFactory {
+export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'upgradeTimeoutMs' | 'maxConnectionsPerAddress'>, tls?: TlsSource): ReturnType<typeof webSockets> {
   const http = { headersTimeout: limits.upgradeTimeoutMs, requestTimeout: limits.upgradeTimeoutMs }
   // the listener takes `https` instead of `http` for a /tls/ws address, so the timeouts go in both;
   // the TLS handshake is bounded too (Node's default: 120 s)
@@ -41,7 +39,7 @@ export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdle
     http,
     // (and checked every second rather than Node's 30 s, as the RPC server does)
     ...(tls === undefined ? {} : { https: { ...http, connectionsCheckingInterval: Math.min(1_000, limits.upgradeTimeoutMs), handshakeTimeout: limits.upgradeTimeoutMs, cert: tls.current().cert, key: tls.current().key } })
-  }) as TransportFactory
+  })
   return (components) => {
     const transport = factory(components)
     const createListener = transport.createListener.bind(transport)

@@ -3,6 +3,8 @@
  * is long-lived and reachable by anyone who can reach its port, so nothing a
  * client sends may grow memory, hold a socket or take CPU without a limit.
  */
+import { inspect } from 'node:util'
+
 export interface RpcLimits {
   /**
    * Largest HTTP request body, in bytes; a larger one is answered with HTTP
@@ -126,7 +128,7 @@ export function resolveRpcLimits (overrides: Partial<RpcLimits> = {}): Readonly<
     if (value === undefined) continue
     if (!(key in DEFAULT_RPC_LIMITS)) throw new RangeError(`unknown RPC limit "${String(key)}"`)
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-      throw new RangeError(`RPC limit ${key} must be a positive integer, got ${String(value)}`)
+      throw new RangeError(`RPC limit ${key} must be a positive integer, got ${inspect(value)}`)
     }
     limits[key] = value
   }

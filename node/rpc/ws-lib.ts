@@ -12,3 +12,10 @@ export type WsData = RawData
 export const WS_OPEN = WebSocket.OPEN
 /** readyState of a closed socket. */
 export const WS_CLOSED = WebSocket.CLOSED
+
+/** A message's text, whichever of ws's shapes (Buffer, ArrayBuffer, fragments) it came in. */
+export function wsText (data: WsData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return Buffer.from(data).toString('utf8')
+}

@@ -23,7 +23,7 @@ import type { RpcLogger } from './logger.ts'
 import type { CallContext } from './methods.ts'
 import type { ClientRateLimiter } from './rate-limit.ts'
 import type { NotificationSink, SubscriptionHub } from './subscriptions.ts'
-import { WebSocketServer, WS_CLOSED, WS_OPEN, type WsData, type WsServer, type WsSocket } from './ws-lib.ts'
+import { WebSocketServer, WS_CLOSED, WS_OPEN, wsText, type WsData, type WsServer, type WsSocket } from './ws-lib.ts'
 
 /** Close code for a client dropped for policy (here: not reading its messages). */
 const CLOSE_POLICY_VIOLATION = 1008
@@ -176,7 +176,7 @@ export class WsRpc {
   /** Text and binary messages alike are read as UTF-8 JSON. */
   private onMessage (session: Session, data: WsData): void {
     if (session.dropping) return
-    this.init.processor.process(textOf(data), session.ctx, (n) => this.init.rateLimiter.consume(session.ip, n))
+    this.init.processor.process(wsText(data), session.ctx, (n) => this.init.rateLimiter.consume(session.ip, n))
       .then(outcome => {
         if (outcome.body === undefined) return
         const text = outcome.text ?? JSON.stringify(outcome.body)
@@ -226,12 +226,6 @@ export class WsRpc {
       }
     }
   }
-}
-
-function textOf (data: WsData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8')
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
-  return Buffer.from(data).toString('utf8')
 }
 
 function refuseUpgrade (socket: Duplex, status: number, message: string): void {

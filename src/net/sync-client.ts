@@ -80,7 +80,6 @@ export class SyncClient {
     this.drain()
   }
 
-
   /** A peer that reconnects is synced again: it may have txs we missed meanwhile. */
   private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
     this.synced.delete(evt.detail.toString())

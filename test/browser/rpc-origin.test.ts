@@ -1,5 +1,5 @@
 import { request } from 'node:http'
-import type { Browser } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/index.ts'
 import { NO_BROWSER, launchChromium, removeDir, startRelayNode, startStaticServer, watchConsole, type StaticServer, type TestNode } from '../helpers/browser.ts'
@@ -34,7 +34,7 @@ describe.skipIf(NO_BROWSER)('RPC from a browser page (Chromium)', () => {
   })
 
   /** In the page: opens a WebSocket, sends one call, resolves with what happened. */
-  const wsProbe = async (page: import('playwright-core').Page, url: string, method: string, params: unknown[]): Promise<string> =>
+  const wsProbe = async (page: Page, url: string, method: string, params: unknown[]): Promise<string> =>
     await page.evaluate(async ({ url, method, params }) => await new Promise<string>((resolve) => {
       const ws = new WebSocket(url)
       const timer = setTimeout(() => { resolve('timeout') }, 5_000)

@@ -78,15 +78,15 @@ describe.skipIf(NO_BROWSER)('embeddable dashboard (Chromium)', () => {
       expect(rpc.projected.map(r => r.txs)).toEqual([25, 0, 0, 0])
       expect(await page.textContent('lightpool-dashboard [data-estimate="next"] .lp-estimate-value')).toBe(`≥ ${rpc.nextRollup}`)
       // the library's forecast() over the widget's own pool gives the node's figures
-      const lib = await page.evaluate(`import('/lib/lightpool.js').then(lib => {
+      const lib = await page.evaluate<{ next: string, txs: number[] }>(`import('/lib/lightpool.js').then(lib => {
         const f = lib.forecast(document.querySelector('lightpool-dashboard').node.pool, { rollups: 4 })
         return { next: String(f.estimate.nextRollup), txs: f.rollups.map(r => r.txs) }
-      })`) as { next: string, txs: number[] }
+      })`)
       expect(lib).toEqual({ next: rpc.nextRollup, txs: [25, 0, 0, 0] })
 
       // the library API from the same build, for apps
       // (a string, so the test runner does not rewrite the dynamic import)
-      const api = await page.evaluate(`import('/lib/lightpool.js').then(lib => ['createLightpool', 'createBrowserLightpool', 'IdbPoolStore', 'Dashboard', 'defineLightpoolDashboard', 'buildTx'].filter(k => typeof lib[k] === 'function'))`) as string[]
+      const api = await page.evaluate<string[]>("import('/lib/lightpool.js').then(lib => ['createLightpool', 'createBrowserLightpool', 'IdbPoolStore', 'Dashboard', 'defineLightpoolDashboard', 'buildTx'].filter(k => typeof lib[k] === 'function'))")
       // distinct names for distinct factories: the browser's is createBrowserLightpool, never the core's name
       expect(api).toEqual(['createBrowserLightpool', 'IdbPoolStore', 'Dashboard', 'defineLightpoolDashboard', 'buildTx'])
 

@@ -64,7 +64,7 @@ async function withLock<T> (name: string, fn: () => Promise<T>): Promise<T> {
       // another test file is building; a lock older than 3 minutes is stale
       try { if (Date.now() - statSync(lock).mtimeMs > 180_000) rmSync(lock, { recursive: true, force: true }) } catch {}
       if (Date.now() > deadline) throw new Error(`waited 3 min for ${lock}`)
-      await new Promise(r => setTimeout(r, 200))
+      await new Promise(resolve => setTimeout(resolve, 200))
     }
   }
   try {
@@ -218,7 +218,7 @@ export async function waitUntil (cond: () => boolean | Promise<boolean>, timeout
   const deadline = Date.now() + timeoutMs
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(r => setTimeout(r, 100))
+    await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
 

@@ -39,7 +39,7 @@ export async function hostilePeer (network = 'test'): Promise<HostilePeer> {
     streamMuxers: [yamux()],
     services: {
       identify: identify(),
-      pubsub: lightpoolGossip({ topics: [ids.txTopic, ids.proofTopic], appSpecificScore: () => 0 }) as unknown as (c: any) => Gossip
+      pubsub: lightpoolGossip({ topics: [ids.txTopic, ids.proofTopic], appSpecificScore: () => 0 }) as unknown as (components: unknown) => Gossip
     }
   })
   libp2p.services.pubsub.subscribe(ids.txTopic)

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { PrivateKey, Stream, StreamHandler } from '@libp2p/interface'
+import type { PrivateKey, Stream } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { Lightpool, LightpoolInit } from '../../src/lightpool.ts'
 import type { FeedClientConfig } from '../../src/net/feed/client-config.ts'
@@ -115,7 +115,7 @@ describe('light feed: recovers from every way a subscription ends', () => {
     const { handler, options } = registrar.getHandler(full.net.ids.feed)
     let broken = 0
     await full.libp2p.unhandle(full.net.ids.feed)
-    await full.libp2p.handle(full.net.ids.feed, (async (stream, connection) => {
+    await full.libp2p.handle(full.net.ids.feed, async (stream, connection) => {
       if (broken++ === 0) {
         const send = stream.send.bind(stream)
         let frames = 0
@@ -125,7 +125,7 @@ describe('light feed: recovers from every way a subscription ends', () => {
         }
       }
       await handler(stream, connection)
-    }) as StreamHandler, options)
+    }, options)
     const light = await startNode({
       mode: 'light',
       bootstrap: [full.libp2p.getMultiaddrs()[0]!.toString()],

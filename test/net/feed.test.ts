@@ -80,19 +80,19 @@ describe('light feed', () => {
     await connect(light, full)
     await waitFor(() => subscribedTo(light, 1), 10_000, 'the subscription')
     const [mined, kept] = await Promise.all([makeTx(), makeTx()])
-    for (const tx of [mined!, kept!]) expect((await full.submitTx(tx.bytes)).status).toBe('added')
+    for (const tx of [mined, kept]) expect((await full.submitTx(tx.bytes)).status).toBe('added')
     // listed by the feed itself (gossip may bring them first)
-    await waitFor(() => light.pool.has(mined!.hash) && light.pool.has(kept!.hash) && light.libp2p.services.feedClient!.stats()[0]?.listed === 2, 10_000, 'the txs')
+    await waitFor(() => light.pool.has(mined.hash) && light.pool.has(kept.hash) && light.libp2p.services.feedClient!.stats()[0]?.listed === 2, 10_000, 'the txs')
 
     await light.libp2p.hangUp(full.peerId)
     await waitFor(() => !subscribedTo(light, 1), 10_000, 'the subscription to end')
-    full.pool.markMined({ hashes: [mined!.hash] })
+    full.pool.markMined({ hashes: [mined.hash] })
     const removed: Array<{ hash: string, reason: string }> = []
     light.pool.events.on('removed', (e) => { removed.push({ hash: e.tx.hash, reason: e.reason }) })
     await connect(light, full)
-    await waitFor(() => !light.pool.has(mined!.hash), 15_000, 'the mined tx to go')
-    expect(removed).toEqual([{ hash: mined!.hash, reason: 'mined' }])
-    expect(light.pool.has(kept!.hash)).toBe(true)
+    await waitFor(() => !light.pool.has(mined.hash), 15_000, 'the mined tx to go')
+    expect(removed).toEqual([{ hash: mined.hash, reason: 'mined' }])
+    expect(light.pool.has(kept.hash)).toBe(true)
   })
 
   it('holds one subscription per relay however many peer events arrive at once, and keeps what its snapshot listed', async () => {

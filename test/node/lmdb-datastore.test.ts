@@ -190,7 +190,7 @@ describe('LmdbDatastore', () => {
     })
     await first.stop()
     // it went to LMDB, under the peer store's own keys
-    const stored = [...db.peers.getKeys()].map(k => new TextDecoder().decode(k as Uint8Array))
+    const stored = [...db.peers.getKeys()].map(k => new TextDecoder().decode(k))
     expect(stored.some(k => k.startsWith('/peers/'))).toBe(true)
     await db.close()
 

@@ -79,9 +79,9 @@ describe('LmdbPoolStore', () => {
     const db = await openDb()
     const store = new LmdbPoolStore(db)
     const [a, b, c, d, e] = [record(), record(), record(), record(), record({ body: false })]
-    await store.write({ put: [a!, b!, c!], delete: [] })
-    await store.write({ put: [d!, e!], delete: [a!.meta.hash, b!.meta.hash, 'ff'.repeat(32)] })
-    expect(await all(store)).toEqual([c!, d!, e!].sort(byHash))
+    await store.write({ put: [a, b, c], delete: [] })
+    await store.write({ put: [d, e], delete: [a.meta.hash, b.meta.hash, 'ff'.repeat(32)] })
+    expect(await all(store)).toEqual([c, d, e].sort(byHash))
 
     // a batch that fails part-way leaves the store as it was
     const putSync = db.pool.putSync.bind(db.pool)
@@ -90,14 +90,14 @@ describe('LmdbPoolStore', () => {
       if (++calls === 2) throw new Error('disk on fire')
       return putSync(key, value)
     })
-    await expect(store.write({ put: [record(), record()], delete: [c!.meta.hash] })).rejects.toThrow('disk on fire')
+    await expect(store.write({ put: [record(), record()], delete: [c.meta.hash] })).rejects.toThrow('disk on fire')
     spy.mockRestore()
-    expect(await all(store)).toEqual([c!, d!, e!].sort(byHash))
+    expect(await all(store)).toEqual([c, d, e].sort(byHash))
 
     // a record that cannot be encoded fails the batch before anything is written
     const bad = record()
     bad.meta.hash = 'xyz'
-    await expect(store.write({ put: [record(), bad], delete: [d!.meta.hash] })).rejects.toThrow(TypeError)
+    await expect(store.write({ put: [record(), bad], delete: [d.meta.hash] })).rejects.toThrow(TypeError)
     expect(await all(store)).toHaveLength(3)
   })
 
@@ -211,8 +211,8 @@ describe('LmdbPoolStore', () => {
     const store = new LmdbPoolStore(db)
     pool = new TxPool({ store })
     expect(await new TxIntake({ pool, validator: new TxValidator() }).restore()).toEqual({ restored: 3, dropped: 0 })
-    expect([...pool.best()].map(e => e.hash)).toEqual([txs[2]!.hash, txs[1]!.hash, txs[0]!.hash])
-    expect(await store.getBody(txs[0]!.hash)).toEqual(txs[0]!.bytes)
+    expect([...pool.best()].map(e => e.hash)).toEqual([txs[2].hash, txs[1].hash, txs[0].hash])
+    expect(await store.getBody(txs[0].hash)).toEqual(txs[0].bytes)
     await pool.stop()
   })
 

@@ -3,7 +3,7 @@ import { connect as tcpConnect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Lightpool } from '../../src/lightpool.ts'
-import { WebSocket } from '../../node/rpc/ws-lib.ts'
+import { WebSocket, wsText } from '../../node/rpc/ws-lib.ts'
 import { recordFigure } from '../helpers/figures.ts'
 import { startNode, waitFor } from '../helpers/network.ts'
 import { removeDir, runCli, startNodeProcess, tempDir } from '../helpers/process.ts'
@@ -70,7 +70,7 @@ describe('hostile RPC clients', () => {
         const ws = await openWs('127.0.0.1')
         if (typeof ws === 'number') continue
         const answer = await new Promise<string>((resolve) => {
-          ws.once('message', (d) => { resolve(String(d)) })
+          ws.once('message', (d) => { resolve(wsText(d)) })
           ws.send(rpcBody('pool_getPendingTxCount'))
         })
         if (JSON.parse(answer).result !== undefined) honestWs++

@@ -80,7 +80,7 @@ describe('RPC abuse', () => {
     // each abuser gets its specific error (or, when it also goes over its rate, 429)
     const only = (who: string, allowed: number[], expected: number): void => {
       const seen = statuses.get(who)!
-      expect([...seen.keys()].every(s => allowed.includes(s)), `${who}: ${[...seen.keys()]}`).toBe(true)
+      expect([...seen.keys()].every(s => allowed.includes(s)), `${who}: ${[...seen.keys()].join(',')}`).toBe(true)
       expect(seen.get(expected), who).toBeGreaterThan(0)
     }
     only('malformed JSON', [400, 429], 400)

@@ -1,6 +1,6 @@
 import { request } from 'node:http'
 import { createRpcServer, type RpcServer, type RpcServerInit } from '../../node/rpc/index.ts'
-import { WebSocket, type WsSocket } from '../../node/rpc/ws-lib.ts'
+import { WebSocket, wsText, type WsSocket } from '../../node/rpc/ws-lib.ts'
 
 export interface RunningRpc {
   rpc: RpcServer
@@ -15,11 +15,19 @@ export async function startRpc (init: RpcServerInit): Promise<RunningRpc> {
   return { rpc, port, url: `http://127.0.0.1:${port}/rpc`, wsUrl: `ws://127.0.0.1:${port}/rpc` }
 }
 
+/**
+ * A parsed JSON-RPC payload, as loosely typed as JSON.parse gives it: every
+ * method has its own shape, and each test reads the fields it expects and
+ * asserts them with expect(), which is the type check here.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed JSON of many shapes, asserted by each test
+export type Json = any
+
 export interface RpcReply {
   jsonrpc: '2.0'
   id: string | number | null
-  result?: any
-  error?: { code: number, message: string, data?: any }
+  result?: Json
+  error?: { code: number, message: string, data?: Json }
 }
 
 let nextId = 1
@@ -33,14 +41,14 @@ export async function call (url: string, method: string, params?: unknown): Prom
 }
 
 /** The result of a call that must succeed. */
-export async function result (url: string, method: string, params?: unknown): Promise<any> {
+export async function result (url: string, method: string, params?: unknown): Promise<Json> {
   const reply = await call(url, method, params)
   if (reply.error !== undefined) throw new Error(`${method} failed: ${reply.error.code} ${reply.error.message}`)
   return reply.result
 }
 
 /** A raw POST: status, headers and body text. */
-export async function post (url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number, headers: Headers, text: string, json: () => any }> {
+export async function post (url: string, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<{ status: number, headers: Headers, text: string, json: () => Json }> {
   const res = await fetch(url, { method: 'POST', headers, body })
   const text = await res.text()
   return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) }
@@ -81,17 +89,17 @@ export function hex (bytes: Uint8Array): string {
 /** A WebSocket JSON-RPC client: replies matched to requests by id, notifications queued. */
 export class WsClient {
   readonly ws: WsSocket
-  readonly notifications: any[] = []
+  readonly notifications: Json[] = []
   closed: { code: number, reason: string } | undefined
   private readonly pending = new Map<number, (reply: RpcReply) => void>()
   /** Waiting for replies to raw messages, in order. */
-  private readonly rawWaiters: Array<(msg: any) => void> = []
+  private readonly rawWaiters: Array<(msg: Json) => void> = []
   private id = 1
 
   private constructor (ws: WsSocket) {
     this.ws = ws
     ws.on('message', (data) => {
-      const msg = JSON.parse(String(data))
+      const msg = JSON.parse(wsText(data))
       if (!Array.isArray(msg) && msg.method === 'pool_subscription') {
         this.notifications.push(msg.params)
         return
@@ -124,7 +132,7 @@ export class WsClient {
   }
 
   /** Sends raw text; resolves with the next reply not claimed by `call`. */
-  async raw (text: string): Promise<any> {
+  async raw (text: string): Promise<Json> {
     const reply = new Promise(resolve => { this.rawWaiters.push(resolve) })
     this.ws.send(text)
     return await reply

@@ -4,7 +4,7 @@ import type { Lightpool } from '../../src/lightpool.ts'
 import type { RpcLogger } from '../../node/rpc/index.ts'
 import { startNode, stopAll } from '../helpers/network.ts'
 import { makeTx } from '../helpers/txs.ts'
-import { call, hex, post, postFrom, result, rpcBody, startRpc, type RunningRpc } from './helpers.ts'
+import { call, hex, post, postFrom, result, rpcBody, startRpc, type Json, type RunningRpc } from './helpers.ts'
 
 let node: Lightpool
 let srv: RunningRpc
@@ -104,7 +104,7 @@ describe('JSON-RPC envelopes', () => {
     const res = await post(srv.url, body)
     expect(res.status).toBe(200)
     const replies = res.json()
-    expect(replies.map((r: any) => [r.id, r.error?.code ?? 'ok'])).toEqual([[1, 'ok'], [2, -32601], [null, -32600], [3, -32602], [4, -32600], [5, 'ok']])
+    expect(replies.map((r: Json) => [r.id, r.error?.code ?? 'ok'])).toEqual([[1, 'ok'], [2, -32601], [null, -32600], [3, -32602], [4, -32600], [5, 'ok']])
     expect(replies[0].result).toEqual({ hash: `0x${tx.hash}` })
     expect(replies[5].result).toMatchObject({ status: 'pending' })
   })
@@ -231,7 +231,7 @@ describe('limits', () => {
         { jsonrpc: '2.0', id: 'b', method: 'pool_status' }
       ]))
       expect(over.status).toBe(429)
-      expect(JSON.parse(over.text).map((r: any) => [r.id, r.error.code])).toEqual([['a', -32005], ['b', -32005]])
+      expect(JSON.parse(over.text).map((r: Json) => [r.id, r.error.code])).toEqual([['a', -32005], ['b', -32005]])
 
       // the budget comes back after a second
       await new Promise(resolve => setTimeout(resolve, 1_100))

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Lightpool } from '../../src/lightpool.ts'
 import { connect, startNode, stopAll, waitFor } from '../helpers/network.ts'
 import { makeTx } from '../helpers/txs.ts'
-import { call, hex, result, startRpc, type RunningRpc } from './helpers.ts'
+import { call, hex, result, startRpc, type Json, type RunningRpc } from './helpers.ts'
 
 let node: Lightpool
 let peer: Lightpool
@@ -159,7 +159,7 @@ describe('pool_getPendingTxs and counts', () => {
     for (const tx of txs) await node.submitTx(tx.bytes)
 
     const first = await result(plain.url, 'pool_getPendingTxs', [])
-    expect(first.txs.map((t: any) => t.fee)).toEqual(['50', '40']) // defaultPageLimit 2
+    expect(first.txs.map((t: Json) => t.fee)).toEqual(['50', '40']) // defaultPageLimit 2
     const best = txs[4]!
     expect(first.txs[0]).toEqual({
       hash: `0x${best.hash}`,
@@ -173,11 +173,11 @@ describe('pool_getPendingTxs and counts', () => {
     expect(typeof first.next).toBe('string')
 
     const second = await result(plain.url, 'pool_getPendingTxs', [{ limit: 1000, after: first.next }])
-    expect(second.txs.map((t: any) => t.fee)).toEqual(['30', '20', '10']) // capped at maxPageLimit 3
+    expect(second.txs.map((t: Json) => t.fee)).toEqual(['30', '20', '10']) // capped at maxPageLimit 3
     expect(second.next).toBeUndefined()
 
     const named = await result(plain.url, 'pool_getPendingTxs', { limit: 1 })
-    expect(named.txs.map((t: any) => t.fee)).toEqual(['50'])
+    expect(named.txs.map((t: Json) => t.fee)).toEqual(['50'])
 
     expect(await result(plain.url, 'pool_getPendingTxCount')).toBe(5)
     expect(await result(plain.url, 'pool_status', [])).toEqual({

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Lightpool } from '../../src/lightpool.ts'
 import { startNode, stopAll, waitFor } from '../helpers/network.ts'
 import { makeTx } from '../helpers/txs.ts'
-import { call, hex, postFrom, rpcBody, startRpc, WsClient, type RunningRpc } from './helpers.ts'
+import { call, hex, postFrom, rpcBody, startRpc, WsClient, type Json, type RunningRpc } from './helpers.ts'
 
 let node: Lightpool
 let srv: RunningRpc
@@ -43,7 +43,7 @@ describe('JSON-RPC over WebSocket', () => {
       { jsonrpc: '2.0', id: 2, method: 'nope' },
       { jsonrpc: '2.0', method: 'pool_status' }
     ]))
-    expect(batch.map((r: any) => [r.id, r.error?.code ?? 'ok'])).toEqual([[1, 'ok'], [2, -32601]])
+    expect(batch.map((r: Json) => [r.id, r.error?.code ?? 'ok'])).toEqual([[1, 'ok'], [2, -32601]])
 
     expect(await c.raw('{"jsonrpc":"2.0",')).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error: not valid JSON' } })
     expect((await c.raw('['.repeat(100_000))).error.code).toBe(-32006)

@@ -12,8 +12,26 @@ const connected: ConnectivityStatus = {
   webrtcPeers: 0
 }
 const feed = (over: Partial<RelayFeedStats>): RelayFeedStats => ({
-  peer: '12D3KooWRelayPeerIdForTheTest', subscribed: false, state: 'down', stateSince: NOW - 12_000, listed: 0, frames: 0, bytes: 0, adds: 0,
-  duplicates: 0, removals: 0, snapshots: 1, resumes: 0, ends: 1, watchdogResets: 0, history: [], checked: 0, unbacked: 0, missed: 0, alone: 0, ...over
+  peer: '12D3KooWRelayPeerIdForTheTest',
+  subscribed: false,
+  state: 'down',
+  stateSince: NOW - 12_000,
+  listed: 0,
+  frames: 0,
+  bytes: 0,
+  adds: 0,
+  duplicates: 0,
+  removals: 0,
+  snapshots: 1,
+  resumes: 0,
+  ends: 1,
+  watchdogResets: 0,
+  history: [],
+  checked: 0,
+  unbacked: 0,
+  missed: 0,
+  alone: 0,
+  ...over
 })
 
 describe('feed status on the page', () => {

@@ -36,7 +36,7 @@ describe('nullifiers bound to their owner', () => {
   })
 
   it('lets the owner replace its own tx with +10 %', async () => {
-    const { pool, submit } = setup()
+    const { submit } = setup()
     const owner = Ed25519Signer.generate()
     const seed = randomSeed()
     const first = await makeTx({ signer: owner, fee: 100n, nullifierSeeds: [seed] })

@@ -56,9 +56,12 @@ describe('TxPool invariants under random operations', () => {
         const pool = new TxPool({ now: () => now, config: { maxCount, maxBytes, minTimeToLiveMs: 0, maxExpiryAheadMs: 10_000_000 } })
         for (const op of ops) {
           const entries = [...pool.best()]
-          if (op.kind === 'add') void pool.add(op.meta)
-          else if (op.kind === 'advance') { now += op.ms; pool.sweepExpired() }
-          else if (entries.length > 0) {
+          if (op.kind === 'add') {
+            void pool.add(op.meta)
+          } else if (op.kind === 'advance') {
+            now += op.ms
+            pool.sweepExpired()
+          } else if (entries.length > 0) {
             const target = entries[op.pick % entries.length]!
             if (op.kind === 'mine') pool.markMined({ hashes: [target.hash] })
             else pool.remove(target.hash)

@@ -438,8 +438,10 @@ export class PeerPanel {
     if (key === this.shown) return
     this.shown = key
     this.relays.replaceChildren(...st.relays.map(r => {
-      const state = r.state === 'connected' ? (r.reserved ? 'connected · reservation held' : 'connected · reserving…')
-        : r.state === 'connecting' ? 'connecting…'
+      const state = r.state === 'connected'
+        ? (r.reserved ? 'connected · reservation held' : 'connected · reserving…')
+        : r.state === 'connecting'
+          ? 'connecting…'
           : `down · retry in ${formatDuration(Math.max(0, (r.retryAt ?? now) - now))}`
       return h('li', { class: 'lp-relay', attrs: { 'data-state': r.state } },
         h('span', { class: 'lp-dot', attrs: { 'aria-hidden': 'true' } }),
