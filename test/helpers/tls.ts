@@ -61,7 +61,7 @@ export function makeCert (dir: string, name: string, opts: CertOptions = {}): Te
   return { certFile, keyFile, cert, key: readFileSync(keyFile, 'utf8'), spki: spkiPin(cert), fingerprint256: fingerprint(cert) }
 }
 
-export function spkiPin (certPem: string): string {
+function spkiPin (certPem: string): string {
   const der = createPublicKey(certPem).export({ type: 'spki', format: 'der' })
   return createHash('sha256').update(der).digest('base64')
 }

@@ -1,7 +1,7 @@
 import { copyFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadTlsMaterial, plainWsAnnounced, TlsKeeper, uncoveredNames, type TlsMaterial } from '../../node/tls.ts'
+import { DEFAULT_TLS_CONFIG, loadTlsMaterial, plainWsAnnounced, TlsKeeper, uncoveredNames, type TlsMaterial } from '../../node/tls.ts'
 import { removeDir, tempDir } from '../helpers/process.ts'
 import { waitFor } from '../helpers/network.ts'
 import { makeCert, type TestCert } from '../helpers/tls.ts'
@@ -49,6 +49,7 @@ describe('node/tls.ts', () => {
     keeper.subscribe((m) => { seen.push(m) })
     keeper.start()
     try {
+      expect(keeper.config).toEqual({ ...DEFAULT_TLS_CONFIG, reloadDebounceMs: 200 })
       expect(keeper.current().fingerprint256).toBe(a.fingerprint256)
       expect(keeper.expirySeconds()).toBeGreaterThan(29 * 86400)
 
