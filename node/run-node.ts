@@ -1,10 +1,7 @@
-import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { circuitRelayServer, type CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
-import { createLightpool, type Lightpool, type TxLimits } from '../src/index.ts'
+import { createLightpool, type Lightpool, type ServiceFactories, type TxLimits } from '../src/index.ts'
 import type { NodeConfig } from './config.ts'
 import { httpRoutes } from './http-routes.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -46,7 +43,7 @@ function ipProto (host: string): string {
  * --rpc-vhosts. Anything else in a Host header is a rebound DNS name or a
  * misconfiguration.
  */
-export function rpcVhosts (config: Pick<NodeConfig, 'host' | 'announce' | 'rpcVhosts'>): string[] {
+function rpcVhosts (config: Pick<NodeConfig, 'host' | 'announce' | 'rpcVhosts'>): string[] {
   const names = new Set<string>([...LOCALHOST_NAMES, ...config.rpcVhosts.map(v => v.toLowerCase())])
   if (config.host !== '0.0.0.0' && config.host !== '::') names.add(config.host.toLowerCase())
   for (const addr of config.announce) {
@@ -93,7 +90,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     })
     const registry = createRegistry()
     const ip = ipProto(config.host)
-    const services: Record<string, (components: any) => unknown> = {}
+    const services: ServiceFactories = {}
     const inbound = {
       maxPendingConnections: config.p2pMaxPending,
       maxPendingPerAddress: config.p2pMaxPendingPerAddress,

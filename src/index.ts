@@ -4,11 +4,11 @@
  * only (test/unit/public-face.test.ts); nothing here imports them.
  */
 export { createLightpool, LIGHTPOOL_VERSION, type Lightpool, type LightpoolInit, type LightpoolServices } from './lightpool.ts'
-export type { NodeMode, TxSource } from './types.ts'
+export type { NodeMode, ServiceFactories, TxSource } from './types.ts'
 export { protocolIds, type ProtocolIds } from './net/protocols.ts'
 export type { LightpoolService, NetStats } from './net/service.ts'
 export type { NetEvents } from './net/events.ts'
-export type { RelayFeedStats, FeedServerStats } from './net/feed/index.ts'
+export type { FeedEvent, FeedState, PushResult, RelayCheckStats, RelayFeedStats, FeedServerStats } from './net/feed/index.ts'
 // defaults node/config.ts takes its settings' defaults from
 export { DEFAULT_FEED_SERVER_CONFIG } from './net/feed/index.ts'
 export { LIGHTPOOL_PEER_TAG, DEFAULT_PEER_KEEPER_CONFIG } from './net/peer-keeper.ts'

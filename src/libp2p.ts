@@ -144,6 +144,6 @@ export function lightpoolService (init: LightpoolServiceInit = {}): (components:
 }
 
 export type { LightpoolCoreInit } from './stack.ts'
-export { DEFAULT_FEED_CLIENT_CONFIG, DEFAULT_FEED_SERVER_CONFIG, DEFAULT_PUSH_SERVER_CONFIG } from './net/feed/index.ts'
-export type { FeedClientConfig, FeedServerConfig, PushServerConfig } from './net/feed/index.ts'
+export { DEFAULT_FEED_CHECK_CONFIG, DEFAULT_FEED_CLIENT_CONFIG, DEFAULT_FEED_SERVER_CONFIG, DEFAULT_PUSH_SERVER_CONFIG } from './net/feed/index.ts'
+export type { FeedCheckConfig, FeedClientConfig, FeedServerConfig, PushServerConfig } from './net/feed/index.ts'
 export { DEFAULT_LIVENESS_CONFIG, type LivenessConfig } from './net/liveness.ts'

@@ -13,9 +13,9 @@ import type { TxValidator } from './validation/validator.ts'
 import type { Gossip } from './net/gossip.ts'
 import type { PeerReputation } from './net/reputation.ts'
 import type { LightpoolService } from './net/service.ts'
-import type { NodeMode } from './types.ts'
+import type { NodeMode, ServiceFactories } from './types.ts'
 import type { FeedClient, FeedServer, PushServer } from './net/feed/index.ts'
-import { lightpoolCore, type LightpoolCoreInit, type LightpoolCoreServices } from './stack.ts'
+import { lightpoolCore, type LightpoolCoreInit } from './stack.ts'
 
 export const LIGHTPOOL_VERSION = '0.1.0' // package.json's version: `npm version` rewrites this line (scripts/version.ts), test/unit/docs.test.ts checks it
 
@@ -39,7 +39,7 @@ export interface LightpoolInit extends LightpoolCoreInit {
   connectionGater?: ConnectionGater
   connectionManager?: Libp2pOptions['connectionManager']
   /** More libp2p services (relay server or client, autonat…), by name. */
-  services?: Record<string, (components: any) => unknown>
+  services?: ServiceFactories
   metrics?: Libp2pOptions['metrics']
 }
 
@@ -141,7 +141,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     throw err
   }
   pool.start()
-  const api = core.bind(libp2p.services as LightpoolCoreServices)
+  const api = core.bind(libp2p.services)
 
   return {
     libp2p,

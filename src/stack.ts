@@ -10,7 +10,7 @@ import { lightpoolGossip, type Gossip, type LightpoolGossipInit } from './net/go
 import { protocolIds, type ProtocolIds } from './net/protocols.ts'
 import { PeerReputation, type ReputationConfig } from './net/reputation.ts'
 import { lightpool, type LightpoolService, type LightpoolServiceInit } from './net/service.ts'
-import type { NodeMode } from './types.ts'
+import type { NodeMode, ServiceFactories } from './types.ts'
 import { feedWiring, pushToRelays, type FeedClient, type FeedInit, type FeedServices, type FeedWiring } from './net/feed/index.ts'
 
 /**
@@ -65,7 +65,7 @@ export interface LightpoolCore {
   readonly proofs: ProofPool
   readonly reputation: PeerReputation
   /** libp2p service factories, by name: liveness, pubsub, lightpool and the feed's. */
-  readonly services: Record<string, (components: any) => unknown>
+  readonly services: ServiceFactories
   /** Once libp2p has made the services: wires them to each other and gives the node's submit and fetch. */
   bind: (services: LightpoolCoreServices) => LightpoolCoreApi
 }
@@ -99,7 +99,7 @@ export function lightpoolCore (init: LightpoolCoreInit): LightpoolCore {
     runOnLimitedConnection: init.net?.runOnLimitedConnection ?? false,
     submit: () => publish ?? (async () => { throw new Error('not started') })
   })
-  const services: Record<string, (components: any) => unknown> = {
+  const services: ServiceFactories = {
     liveness: connectionLiveness(init.liveness),
     pubsub: lightpoolGossip({
       topics: [ids.txTopic, ids.proofTopic],

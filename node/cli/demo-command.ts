@@ -25,7 +25,7 @@ const BIN = join(import.meta.dirname, `bin${extname(import.meta.filename)}`)
  * total rate and fee ranges are chosen so the fee histogram has three humps
  * and the next rollup is contested by the dear band.
  */
-export const DEMO_FEE_BANDS = Object.freeze([
+const DEMO_FEE_BANDS = Object.freeze([
   { name: 'cheap', share: 0.6, fee: '10-400', expiresIn: 120 },
   { name: 'mid', share: 0.3, fee: '800-6000', expiresIn: 300 },
   { name: 'dear', share: 0.1, fee: '20000-90000', expiresIn: 600 }
@@ -57,7 +57,7 @@ async function startNode (args: string[]): Promise<Ready> {
   proc.once('exit', () => { children.delete(proc) })
   return await new Promise<Ready>((resolve, reject) => {
     proc.once('exit', (code) => { reject(new Error(`a demo node exited with ${code} before it was ready`)) })
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       try {
         const entry = JSON.parse(line) as Ready & { msg?: string }
         if (entry.msg?.startsWith('lightpool node ready') === true) resolve(entry)
@@ -103,7 +103,7 @@ async function ensureBuilt (): Promise<void> {
   await build({ configFile: join(ROOT, 'vite.config.ts'), mode: 'web', logLevel: 'warn' })
 }
 
-export async function demo (opts: DemoOptions): Promise<void> {
+async function demo (opts: DemoOptions): Promise<void> {
   await ensureBuilt()
   const base = mkdtempSync(join(tmpdir(), 'lightpool-demo-'))
   let stopping = false

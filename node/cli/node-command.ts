@@ -15,7 +15,7 @@ function toOption (spec: OptionSpec): Option {
       : new Option(flag, spec.help)
   } else if (spec.kind === 'list') {
     option = new Option(`${flag} <value...>`, spec.help)
-      .argParser((value: string, previous: unknown) => [...(Array.isArray(previous) && previous !== spec.default ? previous : []), ...(coerce(spec, value, flag) as string[])])
+      .argParser((value: string, previous: unknown) => [...(Array.isArray(previous) && previous !== spec.default ? previous as string[] : []), ...(coerce(spec, value, flag) as string[])])
   } else {
     option = new Option(`${flag} <value>`, spec.help).argParser((value: string) => coerce(spec, value, flag))
     if (spec.choices !== undefined) option = option.choices(spec.choices)

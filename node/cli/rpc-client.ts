@@ -4,7 +4,7 @@ import { RpcError } from '../rpc/errors.ts'
 export { RpcError }
 
 /** The path `lightpool node` serves JSON-RPC on. */
-export const DEFAULT_RPC_PATH = '/rpc'
+const DEFAULT_RPC_PATH = '/rpc'
 
 /**
  * The endpoint for `--rpc`: a node's base URL (`http://host:8080`, what its

@@ -12,10 +12,10 @@ import { ByteReader, ByteWriter, DecodeError, decodeMeta, encodeMeta, META_FIXED
  * hash must be the key, and no trailing bytes. Anything else is a corrupt
  * record.
  */
-export const RECORD_VERSION = 1
+const RECORD_VERSION = 1
 
 export function recordKey (hash: string): Uint8Array {
-  if (!isHash(hash)) throw new TypeError(`not a tx hash: ${hash}`)
+  if (!isHash(hash)) throw new TypeError(`not a tx hash: ${String(hash)}`)
   return fromHex(hash)
 }
 

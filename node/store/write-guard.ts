@@ -33,7 +33,7 @@ export interface StoreHealth {
  * a smaller write has succeeded since: on a full disk, deletes and small
  * writes land while every tx is refused, and /health must not flap to ok.
  */
-export const FAILING_HOLD_MS = 60_000
+const FAILING_HOLD_MS = 60_000
 
 /** How long to wait for lmdb-js's second promise to tell the real cause of a failed commit. */
 const CAUSE_WAIT_MS = 100

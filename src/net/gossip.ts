@@ -41,7 +41,7 @@ export interface LightpoolGossipInit {
  * - P4 punishes every announcement we reject (undecodable, or whose body
  *   turned out invalid or mismatched).
  */
-export const ANNOUNCE_TOPIC_SCORE: TopicScoreParams = {
+const ANNOUNCE_TOPIC_SCORE: TopicScoreParams = {
   topicWeight: 1,
   timeInMeshWeight: 0,
   timeInMeshQuantum: 1000,

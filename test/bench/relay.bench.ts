@@ -83,11 +83,13 @@ const MODES = String(args.modes).split(',') as Mode[]
 /** after the last publish, time for the last listings to arrive */
 const DRAIN_MS = 5_000
 
-interface Worker { proc: ChildProcess, next: (type: string) => Promise<any> }
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a worker's IPC message is whatever worker.ts sends for that type; each caller reads its own fields
+type WorkerMessage = any
+interface Worker { proc: ChildProcess, next: (type: string) => Promise<WorkerMessage> }
 
 function startWorker (init: WorkerInit): Worker {
   const proc = fork(join(import.meta.dirname, 'relay/worker.ts'), [JSON.stringify(init)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const waiting: Array<{ type: string, resolve: (m: any) => void, reject: (e: Error) => void }> = []
+  const waiting: Array<{ type: string, resolve: (m: WorkerMessage) => void, reject: (e: Error) => void }> = []
   proc.on('message', (msg: { type: string, message?: string }) => {
     if (msg.type === 'error') {
       for (const w of waiting.splice(0)) w.reject(new Error(msg.message))
@@ -252,7 +254,7 @@ function perCore (cpuMsPerS: number, baselineMsPerS: number, light: number): num
   return Math.round(Math.max(0, 1000 - fixedAt100) / perLightAt100)
 }
 
-for (const mode of MODES) if (mode !== 'feed' && mode !== 'gossipsub' && mode !== 'feed-raw') throw new RangeError(`unknown mode ${mode}`)
+for (const mode of MODES) if (mode !== 'feed' && mode !== 'gossipsub' && mode !== 'feed-raw') throw new RangeError(`unknown mode ${String(mode)}`)
 const baseline = await run('feed', 0, undefined)
 console.log(JSON.stringify({ ...baseline, mode: 'no-light-nodes' }))
 for (const mode of MODES) console.log(JSON.stringify(await run(mode, mode === 'feed-raw' ? RAW : LIGHT, baseline.relay_cpu_ms_per_s as number)))

@@ -149,7 +149,7 @@ describe.skipIf(NO_BROWSER)('light feed under injected faults: resets, closed co
       pages.push(page)
     }
     type TabStats = Array<{ state: string, history: Array<{ at: number, event: string, reason?: string }> }>
-    const tabFeeds = async (page: Page): Promise<TabStats> => await page.evaluate(() => window.lightpoolObserver?.node?.feedStats() ?? []) as TabStats
+    const tabFeeds = async (page: Page): Promise<TabStats> => await page.evaluate(() => window.lightpoolObserver?.node?.feedStats() ?? [])
     await waitUntil(async () => (await Promise.all(pages.map(tabFeeds))).every(f => f[0]?.state === 'live'), 60_000, 'every tab to follow the relay\'s feed')
     const tabHistory = pages.map(() => new Map<string, { at: number, event: string, reason?: string }>())
     const pollTabs = async (): Promise<void> => {
@@ -188,7 +188,7 @@ describe.skipIf(NO_BROWSER)('light feed under injected faults: resets, closed co
       for (const kind of plan) {
         await new Promise(resolve => setTimeout(resolve, FAULT_EVERY_MS * (0.7 + 0.6 * random())))
         if (Date.now() - runStart > RUN_MS - 3_000) break
-        const node = running!.node
+        const node = running.node
         const at = Date.now()
         let hit = 0
         if (kind === 'reset-streams') {
@@ -204,7 +204,7 @@ describe.skipIf(NO_BROWSER)('light feed under injected faults: resets, closed co
           hit = node.libp2p.getConnections().length
         } else {
           down = true
-          await running!.stop()
+          await running.stop()
           running = undefined
           await new Promise(resolve => setTimeout(resolve, 500 + 1_000 * random()))
           running = await start()

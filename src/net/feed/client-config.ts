@@ -107,9 +107,9 @@ export interface FeedClientComponents {
 
 export interface FeedClientEvents {
   /** a tx was listed from a relay's feed */
-  'listed': { meta: TxMeta, from: string }
-  'subscribed': { peer: string }
-  'unsubscribed': { peer: string, reason: string }
+  listed: { meta: TxMeta, from: string }
+  subscribed: { peer: string }
+  unsubscribed: { peer: string, reason: string }
   /** a relay's feed changed state (live, resyncing, subscribing, down) */
-  'state': { peer: string }
+  state: { peer: string }
 }

@@ -1,4 +1,5 @@
 import type { TxPool } from '../../pool/pool.ts'
+import type { ServiceFactories } from '../../types.ts'
 import type { TxLimits } from '../../tx/limits.ts'
 import { maxTxBytes } from '../../tx/limits.ts'
 import type { SubmitResult } from '../../validation/intake.ts'
@@ -13,7 +14,7 @@ import type { FeedCheckConfig } from './checker.ts'
 import type { TxMeta } from '../../tx/types.ts'
 import { matchesAnnouncement } from '../../validation/intake.ts'
 
-export { FeedClient, DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig, type RelayFeedStats } from './client.ts'
+export { FeedClient, DEFAULT_FEED_CLIENT_CONFIG, type FeedClientConfig, type FeedEvent, type FeedState, type RelayFeedStats } from './client.ts'
 export { FeedServer, DEFAULT_FEED_SERVER_CONFIG, type FeedServerConfig, type FeedServerStats } from './server.ts'
 export { PushServer, DEFAULT_PUSH_SERVER_CONFIG, type PushServerConfig, type PushResult } from './push.ts'
 export { DEFAULT_FEED_CHECK_CONFIG, type FeedCheckConfig, type RelayCheckStats } from './checker.ts'
@@ -40,10 +41,10 @@ export interface FeedInit {
  * (a tab's own tx over gossip, between tabs) is still accepted. This is what
  * keeps a relay's mesh slots for full nodes however many tabs it serves.
  */
-export const FEED_SUBSCRIBER_GOSSIP_SCORE = -60
+const FEED_SUBSCRIBER_GOSSIP_SCORE = -60
 
 /** Time a light node waits for a relay's push answer before trying another. */
-export const PUSH_TIMEOUT_MS = 15_000
+const PUSH_TIMEOUT_MS = 15_000
 
 export interface FeedServices {
   feedServer?: FeedServer
@@ -52,7 +53,7 @@ export interface FeedServices {
 }
 
 export interface FeedWiring {
-  services: Record<string, (components: any) => unknown>
+  services: ServiceFactories
   /** The score term folded into gossipsub's app score for `peer`. */
   gossipScore: (peer: string) => number
   /** Called with libp2p's services once created. */
@@ -77,7 +78,7 @@ export function feedWiring (init: {
   /** the node's own intake (publishTx), which a push runs */
   submit: () => (bytes: Uint8Array) => Promise<SubmitResult>
 }): FeedWiring {
-  const services: Record<string, (components: any) => unknown> = {}
+  const services: ServiceFactories = {}
   let server: FeedServer | undefined
   if (init.feed?.enabled === false) return { services, gossipScore: () => 0, bind: () => {}, listsPool: false }
   const penalize = (peer: string, detail: string): void => { init.reputation.penalize(peer, 'malformed-message', detail) }

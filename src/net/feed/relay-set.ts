@@ -90,7 +90,7 @@ export interface RelayFeed {
 }
 
 /** Does `relay`'s feed list `hash`, in its view or in the snapshot coming in? */
-export function lists (relay: RelayFeed, hash: string): boolean {
+function lists (relay: RelayFeed, hash: string): boolean {
   return relay.view.has(hash) || relay.next?.has(hash) === true
 }
 

@@ -44,14 +44,14 @@ export class StreamMeter {
       trackProtocolStream: track,
       registerMetric: register,
       registerMetricGroup: registerGroup,
-      registerCounter: register as unknown as Metrics['registerCounter'],
-      registerCounterGroup: registerGroup as unknown as Metrics['registerCounterGroup'],
+      registerCounter: register,
+      registerCounterGroup: registerGroup,
       registerHistogram: register as unknown as Metrics['registerHistogram'],
       registerHistogramGroup: registerGroup as unknown as Metrics['registerHistogramGroup'],
       registerSummary: register as unknown as Metrics['registerSummary'],
       registerSummaryGroup: registerGroup as unknown as Metrics['registerSummaryGroup'],
       createTrace: () => undefined,
       traceFunction: ((_name: string, fn: unknown) => fn) as Metrics['traceFunction']
-    } as Metrics
+    }
   }
 }

@@ -83,7 +83,7 @@ async function pushNode (lazyWindow: boolean): Promise<BenchNode> {
       scoreParams: { IPColocationFactorWeight: 0 }
     })
   })
-  const pubsub = libp2p.services.pubsub as unknown as Gossip
+  const pubsub = libp2p.services.pubsub as Gossip
   const arrivals: Array<(hash: string) => void> = []
   pubsub.subscribe(TOPIC)
   pubsub.addEventListener('gossipsub:message', (evt) => {

@@ -3,6 +3,7 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p, type Libp2p, type Libp2pOptions } from 'libp2p'
 import type { StreamMeter } from './meter.ts'
+import type { ServiceFactories } from '../../../src/index.ts'
 
 type MuxerFactory = NonNullable<Libp2pOptions['streamMuxers']>[number]
 
@@ -14,7 +15,7 @@ export const BENCH_CONNECTIONS = { inboundConnectionThreshold: 10_000, maxIncomi
  * lightpool's transport, encryption, metering and connection limits, one
  * place for all, so between modes only the protocol and the muxer differ.
  */
-export async function benchLibp2p (meter: StreamMeter, muxer: MuxerFactory, services: Record<string, (components: any) => unknown> = {}): Promise<Libp2p<Record<string, unknown>>> {
+export async function benchLibp2p (meter: StreamMeter, muxer: MuxerFactory, services: ServiceFactories = {}): Promise<Libp2p<Record<string, unknown>>> {
   return await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
