@@ -166,9 +166,10 @@ describe('light feed: recovers from every way a subscription ends', () => {
   it('the muxer closes under an open connection (the watchdog)', async () => {
     const full = await relay()
     await addTxs(full, 5)
-    // liveness pings would also find this connection dead, within their interval (10 s): slowed
-    // here so that the watchdog, which looks at the feed itself, is what is tested
-    const light = await follower(full, { ...LONG_RETRY, watchdogMs: 2_000 }, { liveness: { intervalMs: 10 * 60_000 } })
+    // liveness pings would also find this connection dead, within their interval (10 s), and the
+    // watchdog within watchdogMs: both slowed here, so that what is tested is the client taking
+    // the stream's 'muxer is closed' for a dead connection at once
+    const light = await follower(full, { watchdogMs: 60_000 }, { liveness: { intervalMs: 10 * 60_000 } })
     const ends = stats(light).ends
     const [conn] = light.libp2p.getConnections(full.peerId)
     // The muxer goes and the socket stays: libp2p's Connection reports its socket's status, so it
@@ -183,7 +184,8 @@ describe('light feed: recovers from every way a subscription ends', () => {
     await addTxs(full, 3)
     const ms = await recovers(light, full, ends)
     expect(stats(light).watchdogResets).toBe(1)
-    console.log(`muxer closed under an open connection: live again in ${ms} ms (watchdog 2 s)`)
+    expect(stats(light).history.some(e => e.event === 'reset' && /opens no stream: The connection muxer is "closed"/.test(e.reason ?? ''))).toBe(true)
+    console.log(`muxer closed under an open connection: live again in ${ms} ms`)
   })
 
   it('the relay restarts', async () => {
@@ -226,5 +228,30 @@ describe('light feed: recovers from every way a subscription ends', () => {
     expect(feedOf(b)?.state).toBe('down')
     expect(feedOf(b)?.watchdogResets).toBe(0)
     expect(light.libp2p.getConnections(b.peerId).some(c => c.status === 'open')).toBe(true)
+  })
+
+  it('the watchdog closes a connection on which every subscription fails, and the new one is followed', async () => {
+    const full = await relay()
+    await addTxs(full, 5)
+    // the relay's feed is wedged on this connection: every stream is reset as it opens
+    const registrar = (full.libp2p as unknown as { components: { registrar: Registrar } }).components.registrar
+    const { handler, options } = registrar.getHandler(full.net.ids.feed)
+    let wedged = true
+    await full.libp2p.unhandle(full.net.ids.feed)
+    await full.libp2p.handle(full.net.ids.feed, (async (stream, connection) => {
+      if (wedged) { stream.abort(new Error('wedged')); return }
+      await handler(stream, connection)
+    }) as StreamHandler, options)
+    const light = await startNode({
+      mode: 'light',
+      bootstrap: [full.libp2p.getMultiaddrs()[0]!.toString()],
+      net: { sync: { maxPagesPerPeer: 0 }, peers: { minPeers: 1, maintenanceIntervalMs: 250, retryBaseMs: 250, retryMaxMs: 1_000 } },
+      feed: { client: { targets: [full.peerId.toString()], watchdogMs: 2_000 } }
+    })
+    nodes.push(light)
+    await waitFor(() => stats(light).watchdogResets >= 1, RECOVERY_MS, 'the watchdog to close the connection')
+    expect(stats(light).history.some(e => e.event === 'reset' && /no live feed for \d+ ms on an open connection/.test(e.reason ?? ''))).toBe(true)
+    wedged = false
+    console.log(`wedged feed: live again in ${await recovers(light, full, 0)} ms once it was not`)
   })
 })

@@ -225,6 +225,7 @@ export class FeedClient implements Startable {
     let reason = 'ended'
     let refused = false
     let streamEnded = false
+    let deadConnection = false
     try {
       stream = await this.components.connectionManager.openStream(peerId, this.init.protocol, {
         signal: AbortSignal.timeout(10_000),
@@ -255,6 +256,8 @@ export class FeedClient implements Startable {
       streamEnded = isStreamEnd(err)
       // a peer that does not speak the feed said so: like a refusal, nothing the watchdog can mend
       refused = (err as Error).name === 'UnsupportedProtocolError'
+      // libp2p picked a connection it takes for open whose muxer has closed: it says so, no need to wait for the watchdog
+      deadConnection = stream === undefined && (err as Error).name === 'ConnectionClosedError'
       if ((err as Error).name === 'DecodeError' || (err as Error).name === 'InvalidDataLengthError') {
         this.init.penalize?.(peer, `feed frame: ${(err as Error).message}`)
       }
@@ -263,6 +266,7 @@ export class FeedClient implements Startable {
       const lasted = (relay.counters.snapshots > 0 || relay.counters.resumes > 0) && (reason === 'ended' || streamEnded)
       this.relays.ended(relay, reason, lasted, refused)
       this.watch.endedWith(peer, connection)
+      if (deadConnection) this.watch.closeDead(peer, reason)
       this.events.emit('unsubscribed', { peer, reason })
       this.events.emit('state', { peer })
       // its view is kept (and its cursor, unless a snapshot was cut short): the

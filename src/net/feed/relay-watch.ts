@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection, Logger } from '@libp2p/interface'
 import type { FeedClientComponents, FeedClientConfig } from './client-config.ts'
-import type { RelaySet } from './relay-set.ts'
+import type { RelayFeed, RelaySet } from './relay-set.ts'
 
 /**
  * Keeps a followed relay's feed from resting `down` while the relay is
@@ -57,6 +57,18 @@ export class RelayWatch {
     if (this.openConnections(peer).length > 0) this.relays.resetBackoff(peer, 'its connection was replaced')
   }
 
+  /**
+   * Opening a stream to `peer` failed with the connection closed, though
+   * libp2p lists it as open (its muxer went and its socket stayed): close
+   * it now, as the watchdog would in `watchdogMs`.
+   */
+  closeDead (peer: string, why: string): void {
+    const relay = this.relays.get(peer)
+    const conns = this.openConnections(peer)
+    if (relay === undefined || conns.length === 0 || !this.wanting()) return
+    this.reset(relay, conns, `its connection opens no stream: ${why}`, Date.now())
+  }
+
   /** The watchdog; runs with the client's maintenance. */
   check (now: number): void {
     if (!this.wanting()) return
@@ -69,14 +81,17 @@ export class RelayWatch {
       if (conns.length === 0) continue
       const since = Math.max(relay.unfedSince, ...conns.map(c => c.timeline.open))
       if (now - since < this.config.watchdogMs) continue
-      relay.counters.watchdogResets++
-      const reason = `no live feed for ${now - since} ms on an open connection`
-      this.relays.record(relay, { at: now, event: 'reset', reason })
-      this.log?.('relay %s: %s - closing its %d connection(s)', relay.peer, reason, conns.length)
-      // the watch starts over with the new connection
-      relay.unfedSince = now
-      for (const c of conns) c.abort(new Error(`feed watchdog: ${reason}`))
+      this.reset(relay, conns, `no live feed for ${now - since} ms on an open connection`, now)
     }
+  }
+
+  private reset (relay: RelayFeed, conns: Connection[], reason: string, now: number): void {
+    relay.counters.watchdogResets++
+    this.relays.record(relay, { at: now, event: 'reset', reason })
+    this.log?.('relay %s: %s - closing its %d connection(s)', relay.peer, reason, conns.length)
+    // the watch starts over with the new connection
+    relay.unfedSince = now
+    for (const c of conns) c.abort(new Error(`feed watchdog: ${reason}`))
   }
 
   private openConnections (peer: string): Connection[] {
