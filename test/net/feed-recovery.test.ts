@@ -238,10 +238,10 @@ describe('light feed: recovers from every way a subscription ends', () => {
     const { handler, options } = registrar.getHandler(full.net.ids.feed)
     let wedged = true
     await full.libp2p.unhandle(full.net.ids.feed)
-    await full.libp2p.handle(full.net.ids.feed, (async (stream, connection) => {
+    await full.libp2p.handle(full.net.ids.feed, async (stream, connection) => {
       if (wedged) { stream.abort(new Error('wedged')); return }
       await handler(stream, connection)
-    }) as StreamHandler, options)
+    }, options)
     const light = await startNode({
       mode: 'light',
       bootstrap: [full.libp2p.getMultiaddrs()[0]!.toString()],
