@@ -82,10 +82,10 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
   const logs: Array<Record<string, unknown>> = []
   const exited = new Promise<number | null>(resolve => proc.once('exit', (code) => { resolve(code) }))
   let stderr = ''
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+  proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const info = await new Promise<ReadyInfo>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`node did not get ready in 30 s; stderr: ${stderr}`)) }, 30_000)
-    createInterface({ input: proc.stdout! }).on('line', (line) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
       let entry: Record<string, unknown>
       try { entry = JSON.parse(line) } catch { return }
       logs.push(entry)
