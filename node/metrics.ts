@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Lightpool } from '../src/index.ts'
 import type { StoreHealth } from './store/write-guard.ts'
+import type { InboundGateStats } from './p2p-limits.ts'
 import type { RpcCallTiming } from './rpc/index.ts'
 
 /**
@@ -49,6 +50,34 @@ export interface StoreInfo {
 }
 
 /** The on-disk store's metrics: whether writes fail, and what the reload could not read. */
+/**
+ * Inbound p2p connections the per-address limits turned away (p2p-limits.ts),
+ * by reason: `handshakes` (the address had --p2p-max-pending-per-address
+ * handshakes in progress), `connections` (it held
+ * --p2p-max-connections-per-address), `sockets` (the same cap on WebSocket
+ * sockets, before their HTTP upgrade). A steady rise with honest users means
+ * many of them share one address (a NAT, a campus): raise the caps.
+ */
+export function registerInboundMetrics (registry: Registry, stats: Readonly<InboundGateStats>): void {
+  const seen = { handshakes: 0, connections: 0, sockets: 0 }
+  const now = (): typeof seen => ({ handshakes: stats.refusedPending, connections: stats.refusedConnections, sockets: stats.refusedSockets })
+  const refused = new Counter({
+    name: 'lightpool_p2p_inbound_refused_total',
+    help: 'inbound p2p connections refused by the per-address limits, by reason (handshakes, connections, sockets)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect () {
+      const v = now()
+      for (const reason of ['handshakes', 'connections', 'sockets'] as const) {
+        if (v[reason] > seen[reason]) this.inc({ reason }, v[reason] - seen[reason])
+        seen[reason] = v[reason]
+      }
+    }
+  })
+  // every reason from the start, at 0: a dashboard's rate() needs the series before the first refusal
+  for (const reason of ['handshakes', 'connections', 'sockets'] as const) refused.inc({ reason }, 0)
+}
+
 export function registerStoreMetrics (registry: Registry, store: StoreInfo): void {
   const registers = [registry]
   new Gauge({ name: 'lightpool_store_failing', help: '1 while store writes fail (txs are refused), else 0', registers, collect () { this.set(store.health().status === 'failing' ? 1 : 0) } }) // eslint-disable-line no-new

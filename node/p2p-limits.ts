@@ -94,6 +94,8 @@ export interface InboundGateStats {
   refusedPending: number
   /** Inbound connections refused because their address held `maxConnectionsPerAddress`. */
   refusedConnections: number
+  /** WebSocket sockets closed as accepted, before any HTTP, because their address held `maxConnectionsPerAddress` sockets (limitedWebSockets counts these). */
+  refusedSockets: number
 }
 
 /**
@@ -103,7 +105,7 @@ export interface InboundGateStats {
  * done), and counted against its address until it closes.
  */
 export class InboundAddressGate {
-  readonly stats: InboundGateStats = { refusedPending: 0, refusedConnections: 0 }
+  readonly stats: InboundGateStats = { refusedPending: 0, refusedConnections: 0, refusedSockets: 0 }
   private readonly pending = new Map<string, number>()
   private readonly open = new Map<string, number>()
   private readonly handshaking = new WeakMap<MultiaddrConnection, string>()

@@ -3,7 +3,7 @@ import net from 'node:net'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import type { Listener } from '@libp2p/interface'
-import { addressKey, type InboundLimitsConfig } from './p2p-limits.ts'
+import { addressKey, type InboundGateStats, type InboundLimitsConfig } from './p2p-limits.ts'
 import type { TlsSource } from './tls.ts'
 
 /**
@@ -31,7 +31,7 @@ export function limitedTcp (): ReturnType<typeof tcp> {
  * renames it, `createListener` throws at start, loudly, and
  * test/reliability/hostile-sockets.test.ts names what broke.
  */
-export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'upgradeTimeoutMs' | 'maxConnectionsPerAddress'>, tls?: TlsSource): ReturnType<typeof webSockets> {
+export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'upgradeTimeoutMs' | 'maxConnectionsPerAddress'>, tls?: TlsSource, stats: Pick<InboundGateStats, 'refusedSockets'> = { refusedSockets: 0 }): ReturnType<typeof webSockets> {
   const http = { headersTimeout: limits.upgradeTimeoutMs, requestTimeout: limits.upgradeTimeoutMs }
   // the listener takes `https` instead of `http` for a /tls/ws address, so the timeouts go in both;
   // the TLS handshake is bounded too (Node's default: 120 s)
@@ -47,7 +47,7 @@ export function limitedWebSockets (limits: Pick<InboundLimitsConfig, 'socketIdle
       const listener = createListener(options)
       const server = (listener as unknown as { server?: unknown }).server
       if (!(server instanceof net.Server)) throw new Error('@libp2p/websockets: the listener has no net.Server `server` any more; node/p2p-transports.ts must follow the upgrade')
-      guardSockets(server, limits)
+      guardSockets(server, limits, stats)
       if (tls !== undefined) secureListener(listener, tls, limits)
       return listener
     }
@@ -94,7 +94,7 @@ function secureListener (listener: Listener, tls: TlsSource, limits: Pick<Inboun
   }
 }
 
-function guardSockets (server: net.Server, limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'maxConnectionsPerAddress'>): void {
+function guardSockets (server: net.Server, limits: Pick<InboundLimitsConfig, 'socketIdleTimeoutMs' | 'maxConnectionsPerAddress'>, stats: Pick<InboundGateStats, 'refusedSockets'>): void {
   const perAddress = new Map<string, number>()
   // the listener's own handler runs only for sockets admitted here: a refused
   // socket must not reach it, or it would wait forever for the socket's first byte
@@ -104,6 +104,7 @@ function guardSockets (server: net.Server, limits: Pick<InboundLimitsConfig, 'so
     const key = addressKey(socket.remoteAddress ?? '')
     const held = perAddress.get(key) ?? 0
     if (held >= limits.maxConnectionsPerAddress) {
+      stats.refusedSockets++
       socket.destroy()
       return
     }

@@ -7,7 +7,7 @@ import { httpRoutes } from './http-routes.ts'
 import { loadOrCreateIdentity } from './identity.ts'
 import { lockDataDir } from './lock.ts'
 import type { Logger } from './logger.ts'
-import { createRegistry, registerNodeMetrics, registerStoreMetrics, registerTlsMetrics, rpcCallMetrics } from './metrics.ts'
+import { createRegistry, registerInboundMetrics, registerNodeMetrics, registerStoreMetrics, registerTlsMetrics, rpcCallMetrics } from './metrics.ts'
 import { packageRoot } from './package-root.ts'
 import { InboundAddressGate } from './p2p-limits.ts'
 import { limitedTcp, limitedWebSockets } from './p2p-transports.ts'
@@ -126,7 +126,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
       },
       txLimits: limits,
       bootstrap: config.bootstrap,
-      transports: [limitedTcp(), limitedWebSockets(inbound, tls)],
+      transports: [limitedTcp(), limitedWebSockets(inbound, tls, addressGate.stats)],
       listen: [`/${ip}/${config.host}/tcp/${config.tcpPort}`, `/${ip}/${config.host}/tcp/${config.wsPort}${wsListenSuffix(tls)}`],
       ...(config.announce.length > 0 ? { announce: config.announce } : {}),
       privateKey,
@@ -156,6 +156,7 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
     const relay = node.libp2p.services.relay as CircuitRelayService | undefined
     if (relay !== undefined) reservationGate.attach(node.libp2p, relay)
     registerNodeMetrics(registry, node, relay === undefined ? undefined : { reservations: () => relay.reservations.size })
+    registerInboundMetrics(registry, addressGate.stats)
     registerStoreMetrics(registry, { health: () => db.writes.health(), unreadableRecords: () => unreadable.records, restoreDropped: node.restored.dropped })
     if (node.restored.dropped > 0) {
       log.warn({ ...node.restored, unreadable: unreadable.records }, `reload dropped ${node.restored.dropped} stored records (unreadable, invalid, or no longer admitted)`)

@@ -59,6 +59,10 @@ async function underAttack (name: string, kind: FloodKind, target: 'tcp' | 'ws')
   await waitFor(() => flood.live === 0, 90_000, 'the node to close every idle socket')
   flood.stop()
   const peakRssMb = rss.stop()
+  // the refusals are an operator's to see: by reason, on /metrics
+  const metrics = await (await fetch(node.info.rpc.replace(/\/rpc$/, '/metrics'))).text()
+  const refused = Object.fromEntries(['handshakes', 'connections', 'sockets'].map(reason =>
+    [reason, Number(new RegExp(`^lightpool_p2p_inbound_refused_total\\{reason="${reason}"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN)]))
   recordFigure('hostile sockets', name, {
     attacker_sockets: SOCKETS,
     attacker_live_start: liveAtStart,
@@ -68,8 +72,12 @@ async function underAttack (name: string, kind: FloodKind, target: 'tcp' | 'ws')
     honest_tcp: `${overTcp.ok}/${overTcp.total}`,
     honest_ws: `${overWs.ok}/${overWs.total}`,
     honest_worst_ms: Math.max(overTcp.worstMs, overWs.worstMs),
-    node_peak_rss_mb: peakRssMb
+    node_peak_rss_mb: peakRssMb,
+    refused_so_far: JSON.stringify(refused)
   })
+  for (const n of Object.values(refused)) expect(n).toBeGreaterThanOrEqual(0)
+  // the flood (more sockets than an address may hold) was turned away, and counted
+  expect(refused.handshakes! + refused.connections! + refused.sockets!).toBeGreaterThan(0)
   expect(overTcp.ok).toBe(overTcp.total)
   expect(overWs.ok).toBe(overWs.total)
   // the node is still serving RPC afterwards
