@@ -20,6 +20,36 @@ import { LmdbDatastore } from './store/lmdb-datastore.ts'
 import { LmdbPoolStore } from './store/lmdb-pool-store.ts'
 import { startTls, wsListenSuffix } from './tls.ts'
 
+/**
+ * What keeps a Node full node cheap at rest: settings of the network layer
+ * whose library defaults stay as they were (browser tabs and the tests of
+ * src/net rely on them), chosen here for a long-running node. Measured with
+ * bench:node-cost, 6 idle nodes of 5 peers each, beside the other changes of
+ * issue 22: ~2.3 % of a core per node before, the ping streams ~0.75 % of it
+ * and the peer keeper's rounds ~0.5 %.
+ */
+export interface NodeUpkeepConfig {
+  /**
+   * How connections are pinged (LivenessConfig.via): 'muxer', a yamux PING
+   * frame, not an /ipfs/ping stream with its negotiation and the peer-store
+   * write libp2p makes for every stream. Default 'muxer'.
+   */
+  pingVia: 'muxer' | 'stream'
+  /**
+   * The longest wait between peer-keeping rounds that gain nothing
+   * (PeerKeeperConfig.idleMaintenanceIntervalMs): a node below --min-peers on
+   * a network with no more peers to give backs off from 5 s to this, and is
+   * back at 5 s when a peer connects or disconnects. Default 2 min; 0: every
+   * 5 s, as the library does.
+   */
+  peerIdleMaintenanceMs: number
+}
+
+export const DEFAULT_NODE_UPKEEP_CONFIG: Readonly<NodeUpkeepConfig> = Object.freeze({
+  pingVia: 'muxer',
+  peerIdleMaintenanceMs: 2 * 60_000
+})
+
 /** The package's built observer page (npm run build:web) and widget/library (npm run build:lib). */
 export const DEFAULT_WEB_DIR = join(packageRoot(), 'dist/web')
 export const DEFAULT_LIB_DIR = join(packageRoot(), 'dist/lib')
@@ -55,8 +85,9 @@ function rpcVhosts (config: Pick<NodeConfig, 'host' | 'announce' | 'rpcVhosts'>)
 }
 
 /** Opens the data dir and starts the node and its HTTP server. Everything opened is closed again if a later step fails. */
-export async function runNode (config: NodeConfig, log: Logger): Promise<RunningNode> {
+export async function runNode (config: NodeConfig, log: Logger, upkeepInit: Partial<NodeUpkeepConfig> = {}): Promise<RunningNode> {
   const startedAt = Date.now()
+  const upkeep = { ...DEFAULT_NODE_UPKEEP_CONFIG, ...upkeepInit }
   const dataDir = resolve(config.dataDir)
   const cleanups: Array<() => Promise<void> | void> = []
   const cleanup = async (): Promise<void> => {
@@ -150,7 +181,8 @@ export async function runNode (config: NodeConfig, log: Logger): Promise<Running
           flushIntervalMs: config.feedFlushMs
         }
       },
-      net: { peers: { minPeers: config.minPeers } }
+      liveness: { via: upkeep.pingVia },
+      net: { peers: { minPeers: config.minPeers, idleMaintenanceIntervalMs: upkeep.peerIdleMaintenanceMs } }
     })
     cleanups.push(async () => { await node.stop() })
     const relay = node.libp2p.services.relay as CircuitRelayService | undefined

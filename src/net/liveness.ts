@@ -3,6 +3,7 @@ import type { ConnectionManager } from '@libp2p/interface-internal'
 import { byteStream } from '@libp2p/utils'
 import { equals } from 'uint8arrays/equals'
 import { deadline } from '../util/deadline.ts'
+import { muxerPing } from './muxer.ts'
 
 /**
  * Checks that each connection is alive by pinging it once per interval, with
@@ -18,7 +19,9 @@ import { deadline } from '../util/deadline.ts'
  *
  * The semantics match the monitor's: `/ipfs/ping/1.0.0` on the connection
  * itself (limited/relayed ones too), `conn.rtt` updated, and a peer that does
- * not speak ping counted as alive (it answered the negotiation).
+ * not speak ping counted as alive (it answered the negotiation). With `via:
+ * 'muxer'` the ping is a yamux PING frame instead, and every yamux peer
+ * answers it.
  *
  * A connection is closed only when it misses `missesBeforeClose` pings in a
  * row, each wait longer than the one before, and each wait adapts to the
@@ -47,6 +50,17 @@ export interface LivenessConfig {
    * Default 2: a peer that stalled once for up to 3 × timeoutMs is kept.
    */
   missesBeforeClose: number
+  /**
+   * How a connection is pinged. 'stream': a /ipfs/ping/1.0.0 stream, as
+   * libp2p's monitor pings. 'muxer': a yamux PING frame on the connection
+   * itself, answered by the peer's yamux (muxerPing in ./muxer.ts: one frame
+   * each way, no stream, no peer-store write), where the connection's muxer is
+   * lightpool's yamux; other connections (WebRTC) still get a stream. The
+   * timeouts, misses and closing are the same either way. Default 'stream';
+   * the Node full node (node/run-node.ts) uses 'muxer': at rest, its ping
+   * streams were the larger part of its CPU (see muxerPing).
+   */
+  via: 'muxer' | 'stream'
 }
 
 export const DEFAULT_LIVENESS_CONFIG: Readonly<LivenessConfig> = Object.freeze({
@@ -54,7 +68,8 @@ export const DEFAULT_LIVENESS_CONFIG: Readonly<LivenessConfig> = Object.freeze({
   slots: 10,
   timeoutMs: 10_000,
   maxTimeoutMs: 60_000,
-  missesBeforeClose: 2
+  missesBeforeClose: 2,
+  via: 'stream'
 })
 
 /** What a connection's pings have shown: RFC 6298's smoothed round trip and its variation, and the misses in a row. */
@@ -97,6 +112,7 @@ export class ConnectionLiveness implements Startable {
   constructor (components: LivenessComponents, config: Partial<LivenessConfig> = {}) {
     this.components = components
     this.config = Object.freeze({ ...DEFAULT_LIVENESS_CONFIG, ...config })
+    if (this.config.via !== 'muxer' && this.config.via !== 'stream') throw new RangeError(`liveness.via must be 'muxer' or 'stream', got ${String(this.config.via)}`)
     for (const key of ['intervalMs', 'slots', 'timeoutMs', 'maxTimeoutMs', 'missesBeforeClose'] as const) {
       const v = this.config[key]
       if (!Number.isInteger(v) || v <= 0) throw new RangeError(`liveness.${key} must be a positive integer, got ${v}`)
@@ -181,7 +197,13 @@ export class ConnectionLiveness implements Startable {
     let start = Date.now()
     let stream: Stream | undefined
     let retry = false
+    const viaMuxer = this.config.via === 'muxer' ? muxerPing(conn) : undefined
     try {
+      if (viaMuxer !== undefined) {
+        // when our wait runs out yamux rejects with its own error; the catch below reads the signal, not the error
+        this.answered(conn, await viaMuxer({ signal }))
+        return
+      }
       stream = await conn.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })
       const bytes = byteStream(stream)
       const challenge = crypto.getRandomValues(new Uint8Array(PING_LENGTH))

@@ -18,12 +18,32 @@ import { backoffDelay } from '../util/backoff.ts'
  *   2. then bootstrap addresses;
  *   3. and ask a connected peer for more (peer exchange).
  * A peer that fails to dial is retried with exponential backoff.
+ *
+ * With `idleMaintenanceIntervalMs` set (the Node full node sets it; the
+ * default leaves it off), a round that changes nothing (no more peers
+ * connected, no new peer learned, or no peers wanted at all) doubles the wait
+ * before the next one, up to that; a peer connecting or disconnecting, or a
+ * round that gains something, brings it back to `maintenanceIntervalMs`, and
+ * a dial whose backoff ends sooner is never kept waiting. Why: a node below
+ * `minPeers` on a network that has no more peers to give (a small network, a
+ * bootnode alone) scanned its peer store and asked a peer for its peers every
+ * 5 s forever; measured with bench:node-cost, 6 idle nodes of 5 peers each
+ * (minPeers 6): ~0.5 % of a core per node, most of an idle node's cost once
+ * its pings were cheap. Off by default because a browser tab learns of
+ * another tab only by asking its relay again, which nothing else prompts.
  */
 export interface PeerKeeperConfig {
   /** Connected peers below which the keeper dials more. Default 6. */
   minPeers: number
-  /** Default 5 s. */
+  /** The wait between rounds while they gain something. Default 5 s. */
   maintenanceIntervalMs: number
+  /**
+   * The longest wait between rounds that gain nothing (see above): each such
+   * round doubles the wait from maintenanceIntervalMs up to this. A peer
+   * connecting or disconnecting resets it. At or below maintenanceIntervalMs
+   * (the default, 0) every round waits maintenanceIntervalMs, as before.
+   */
+  idleMaintenanceIntervalMs: number
   /** Dials at once. Default 4. */
   maxParallelDials: number
   /** Per dial. Default 10 s. */
@@ -39,6 +59,7 @@ export interface PeerKeeperConfig {
 export const DEFAULT_PEER_KEEPER_CONFIG: Readonly<PeerKeeperConfig> = Object.freeze({
   minPeers: 6,
   maintenanceIntervalMs: 5_000,
+  idleMaintenanceIntervalMs: 0,
   maxParallelDials: 4,
   dialTimeoutMs: 10_000,
   retryBaseMs: 5_000,
@@ -82,17 +103,30 @@ export class PeerKeeper {
   private readonly bootstrap: Array<{ addr: Multiaddr, peer?: string }>
   private readonly backoff = new Map<string, Backoff>()
   private readonly dialing = new Set<string>()
-  private timer: ReturnType<typeof setInterval> | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  /** when the pending timer fires (ms since the epoch) */
+  private timerAt = 0
+  /** the wait after the last round: maintenanceIntervalMs, doubled per round that gained nothing */
+  private wait: number
+  /** the last round left due dials undone (it dials at most maxParallelDials) */
+  private dueLeft = false
   private running = false
   private maintaining = false
   private readonly onIdentify = (evt: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(this.init.lightpoolProtocol)) void this.remember(evt.detail.peerId)
   }
 
+  /** A peer came or went: what the rounds found may no longer hold, so the next comes at the normal pace. */
+  private readonly onPeerChange = (): void => {
+    this.wait = this.config.maintenanceIntervalMs
+    if (this.timer !== undefined && this.timerAt > Date.now() + this.wait) this.schedule(this.wait)
+  }
+
   constructor (components: PeerKeeperComponents, init: PeerKeeperInit) {
     this.components = components
     this.init = init
     this.config = Object.freeze({ ...DEFAULT_PEER_KEEPER_CONFIG, ...init.config })
+    this.wait = this.config.maintenanceIntervalMs
     this.log = components.logger.forComponent('lightpool:peers')
     this.bootstrap = init.bootstrap.map((s) => {
       const addr = multiaddr(s)
@@ -104,29 +138,68 @@ export class PeerKeeper {
   async start (): Promise<void> {
     this.running = true
     this.components.events.addEventListener('peer:identify', this.onIdentify)
+    this.components.events.addEventListener('peer:connect', this.onPeerChange)
+    this.components.events.addEventListener('peer:disconnect', this.onPeerChange)
     await this.components.registrar.handle(this.init.exchangeProtocol, this.serveExchange, { maxInboundStreams: 2, maxOutboundStreams: 2 })
   }
 
   afterStart (): void {
-    void this.maintain()
-    this.timer = setInterval(() => { void this.maintain() }, this.config.maintenanceIntervalMs)
+    this.schedule(0)
   }
 
   async stop (): Promise<void> {
     this.running = false
-    if (this.timer !== undefined) clearInterval(this.timer)
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
     this.components.events.removeEventListener('peer:identify', this.onIdentify)
+    this.components.events.removeEventListener('peer:connect', this.onPeerChange)
+    this.components.events.removeEventListener('peer:disconnect', this.onPeerChange)
     await this.components.registrar.unhandle(this.init.exchangeProtocol)
   }
 
-  /** One round of maintenance; exposed for tests and for a prompt redial after a disconnect. */
-  async maintain (): Promise<void> {
-    if (!this.running || this.maintaining) return
+  /** The wait before the next round, as the rounds so far have set it: for tests and the bench. */
+  get nextWaitMs (): number { return this.wait }
+
+  /** Runs a round after `ms`, and schedules the next from what it found. */
+  private schedule (ms: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timerAt = Date.now() + ms
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      void this.maintain().then((gained) => {
+        if (!this.running || this.timer !== undefined) return
+        const longest = Math.max(this.config.maintenanceIntervalMs, this.config.idleMaintenanceIntervalMs)
+        this.wait = gained || this.dueLeft ? this.config.maintenanceIntervalMs : Math.min(longest, this.wait * 2)
+        this.schedule(Math.max(this.config.maintenanceIntervalMs, Math.min(this.wait, this.nextDialDue() - Date.now())))
+      })
+    }, ms)
+  }
+
+  /**
+   * When the soonest backed-off dial may be tried again (Infinity if none
+   * waits). Only future ones: one already due that the last round left alone
+   * is no target now (connected, banned), or `dueLeft` covers it.
+   */
+  private nextDialDue (): number {
+    const now = Date.now()
+    let due = Infinity
+    for (const b of this.backoff.values()) if (b.nextAt > now) due = Math.min(due, b.nextAt)
+    return due
+  }
+
+  /**
+   * One round of maintenance; exposed for tests and for a prompt redial after
+   * a disconnect. True if it gained something: more peers connected than
+   * before, or a peer learned by peer exchange that the peer store did not hold.
+   */
+  async maintain (): Promise<boolean> {
+    if (!this.running || this.maintaining) return false
     this.maintaining = true
     try {
       const connected = this.connectedPeers()
       let need = this.config.minPeers - connected.size
-      if (need <= 0) return
+      this.dueLeft = false
+      if (need <= 0) return false
       const stored = await this.storedCandidates(connected)
       const targets: Array<{ key: string, dial: PeerId | Multiaddr }> = stored.map(id => ({ key: id.toString(), dial: id }))
       for (const b of this.bootstrap) {
@@ -136,11 +209,16 @@ export class PeerKeeper {
       const now = Date.now()
       const due = targets.filter(t => !this.dialing.has(t.key) && (this.backoff.get(t.key)?.nextAt ?? 0) <= now && !this.init.isBanned(t.key))
       const batch = due.slice(0, Math.min(need, this.config.maxParallelDials))
+      // more due than one round dials: the next round takes them, at the normal pace
+      this.dueLeft = due.length > batch.length
       await Promise.all(batch.map(async t => { await this.dial(t.key, t.dial) }))
-      need = this.config.minPeers - this.connectedPeers().size
-      if (need > 0) await this.exchange()
+      const after = this.connectedPeers().size
+      need = this.config.minPeers - after
+      const learned = need > 0 ? await this.exchange() : 0
+      return after > connected.size || learned > 0
     } catch (err) {
       this.log.error('peer maintenance failed - %e', err)
+      return false
     } finally {
       this.maintaining = false
     }
@@ -191,10 +269,11 @@ export class PeerKeeper {
     }
   }
 
-  /** Asks one connected lightpool peer for others, and stores what it says. */
-  private async exchange (): Promise<void> {
+  /** Asks one connected lightpool peer for others, and stores what it says; resolves to how many of them the peer store did not hold. */
+  private async exchange (): Promise<number> {
     const connections = this.components.connectionManager.getConnections()
-    if (connections.length === 0) return
+    if (connections.length === 0) return 0
+    let learned = 0
     const conn = connections[Math.floor(Math.random() * connections.length)]!
     try {
       const stream = await conn.newStream(this.init.exchangeProtocol, { signal: AbortSignal.timeout(this.config.dialTimeoutMs) })
@@ -205,7 +284,9 @@ export class PeerKeeper {
       const self = this.components.peerId.toString()
       for (const p of peers) {
         if (p.id === self || this.init.isBanned(p.id)) continue
-        await this.components.peerStore.merge(peerIdFromString(p.id), {
+        const id = peerIdFromString(p.id)
+        if (!await this.components.peerStore.has(id)) learned++
+        await this.components.peerStore.merge(id, {
           multiaddrs: p.addrs.map(a => multiaddr(a)),
           tags: { [LIGHTPOOL_PEER_TAG]: { value: 10 } }
         })
@@ -213,6 +294,7 @@ export class PeerKeeper {
     } catch (err) {
       this.log('peer exchange with %p failed - %e', conn.remotePeer, err)
     }
+    return learned
   }
 
   private readonly serveExchange = async (stream: Stream, connection: Connection): Promise<void> => {

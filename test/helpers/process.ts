@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { setPriority, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -66,10 +66,14 @@ export interface StartOptions {
   bin?: string
   /** Working directory. Default: the repository. */
   cwd?: string
+  /** Options for the Node.js runtime itself, before the script (e.g. `--cpu-prof`, `--max-semi-space-size=1`). */
+  nodeArgs?: string[]
+  /** How long to wait for the ready line. Default 30 s. */
+  readyTimeoutMs?: number
 }
 
 export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess> {
-  const args = [opts.bin ?? BIN, 'node',
+  const args = [...(opts.nodeArgs ?? []), opts.bin ?? BIN, 'node',
     '--data-dir', opts.dataDir,
     '--network', opts.network ?? 'proctest',
     '--host', '127.0.0.1',
@@ -84,7 +88,13 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
   let stderr = ''
   proc.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const info = await new Promise<ReadyInfo>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`node did not get ready in 30 s; stderr: ${stderr}`)) }, 30_000)
+    const readyMs = opts.readyTimeoutMs ?? 30_000
+    const timer = setTimeout(() => {
+      const where = proc.pid === undefined ? '' : whereStuck(proc.pid)
+      // a node that never got ready is nobody's to stop: the caller has no handle on it
+      proc.kill('SIGKILL')
+      reject(new Error(`node did not get ready in ${readyMs / 1000} s; logs: ${JSON.stringify(logs.slice(-3))} stderr: ${stderr}${where}`))
+    }, readyMs)
     createInterface({ input: proc.stdout }).on('line', (line) => {
       let entry: Record<string, unknown>
       try { entry = JSON.parse(line) } catch { return }
@@ -133,6 +143,20 @@ export async function startNodeProcess (opts: StartOptions): Promise<NodeProcess
       proc.kill('SIGKILL')
       await exited
     }
+  }
+}
+
+/** Linux: a process's command line and what each of its threads waits in (kernel wchan), for a node that hangs. */
+function whereStuck (pid: number): string {
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
+    const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const read = (f: string): string => { try { return readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim() } catch { return '?' } }
+      return `${read('comm')}:${read('wchan')}`
+    })
+    return `; cmdline: ${cmdline}; threads (name:wchan): ${threads.join(' ')}`
+  } catch {
+    return ''
   }
 }
 
