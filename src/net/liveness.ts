@@ -1,4 +1,4 @@
-import type { ComponentLogger, Connection, Logger, Startable, Stream } from '@libp2p/interface'
+import type { ComponentLogger, Connection, Libp2pEvents, Logger, Startable, Stream, TypedEventTarget } from '@libp2p/interface'
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import { byteStream } from '@libp2p/utils'
 import { equals } from 'uint8arrays/equals'
@@ -84,6 +84,8 @@ export interface LivenessStats {
   answered: number
   missed: number
   closed: number
+  /** Of `closed`: older connections of a peer that had just opened a new one, found dead when checked at once. */
+  replaced: number
 }
 
 export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
@@ -92,6 +94,7 @@ const PING_LENGTH = 32
 export interface LivenessComponents {
   connectionManager: ConnectionManager
   logger: ComponentLogger
+  events: TypedEventTarget<Libp2pEvents>
 }
 
 export class ConnectionLiveness implements Startable {
@@ -103,7 +106,7 @@ export class ConnectionLiveness implements Startable {
   private readonly history = new WeakMap<Connection, PingHistory>()
   /** a connection whose ping is in flight is not pinged again by its slot */
   private readonly inFlight = new WeakSet<Connection>()
-  private readonly counts: LivenessStats = { answered: 0, missed: 0, closed: 0 }
+  private readonly counts: LivenessStats = { answered: 0, missed: 0, closed: 0, replaced: 0 }
   private nextSlot = 0
   private tick = 0
   private timer: ReturnType<typeof setInterval> | undefined
@@ -144,12 +147,34 @@ export class ConnectionLiveness implements Startable {
   start (): void {
     this.controller = new AbortController()
     this.timer = setInterval(() => { this.pingSlot() }, Math.max(1, Math.floor(this.config.intervalMs / this.config.slots)))
+    this.components.events.addEventListener('connection:open', this.onOpen)
   }
 
   stop (): void {
+    this.components.events.removeEventListener('connection:open', this.onOpen)
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
     this.controller.abort()
+  }
+
+  /**
+   * A peer that opens a new connection while holding others gets those
+   * checked at once, not at their next slot: a browser that redials its relay
+   * does so because its old connection died under it (a laptop that slept, a
+   * phone that changed networks, a socket its muxer left open), and on the
+   * relay that old socket stayed established, counted against the address's
+   * cap, until two pings went unanswered, up to minutes on a loaded machine.
+   * Here one ping decides: the peer has just shown it is alive on the new
+   * connection, so an old one that does not answer within timeoutMs, or whose
+   * muxer is already closed, is dead. A live duplicate (two peers dialling
+   * each other at once) answers and is kept.
+   */
+  private readonly onOpen = (evt: CustomEvent<Connection>): void => {
+    const fresh = evt.detail
+    for (const old of this.components.connectionManager.getConnections(fresh.remotePeer)) {
+      if (old === fresh || old.status !== 'open' || this.inFlight.has(old)) continue
+      void this.ping(old, { once: true })
+    }
   }
 
   private pingSlot (): void {
@@ -187,9 +212,10 @@ export class ConnectionLiveness implements Startable {
     return h.misses >= this.config.missesBeforeClose
   }
 
-  private async ping (conn: Connection): Promise<void> {
+  /** One ping of `conn`; `once`: a single miss closes it, and the wait is timeoutMs (see onOpen). */
+  private async ping (conn: Connection, opts: { once?: boolean } = {}): Promise<void> {
     this.inFlight.add(conn)
-    const limit = deadline(this.waitFor(conn), 'no ping answer')
+    const limit = deadline(opts.once === true ? this.config.timeoutMs : this.waitFor(conn), 'no ping answer')
     const stopped = this.controller.signal
     const onStop = (): void => { limit.abort(stopped.reason) }
     stopped.addEventListener('abort', onStop, { once: true })
@@ -223,9 +249,10 @@ export class ConnectionLiveness implements Startable {
       }
       // the signal says whether it was our wait that ran out, whatever error the stream threw for it
       const timedOut = signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError'
-      if (!timedOut || this.missed(conn)) {
+      if (!timedOut || this.missed(conn) || opts.once === true) {
         // a wrong echo or a broken stream is a dead connection at once; silence only after missesBeforeClose
         this.counts.closed++
+        if (opts.once === true) this.counts.replaced++
         this.log('connection to %p failed its ping, closing it - %e', conn.remotePeer, err)
         conn.abort(err as Error)
         return

@@ -1,6 +1,6 @@
 import { yamux, type YamuxMuxerInit } from '@chainsafe/libp2p-yamux'
 import { StreamState, type YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import type { AbortOptions, Connection, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
+import type { AbortOptions, Connection, MessageStream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 
 /**
  * yamux, with window updates sent the way go-yamux and rust-yamux send them:
@@ -24,13 +24,16 @@ import type { AbortOptions, Connection, StreamMuxer, StreamMuxerFactory } from '
  * upgrade renames them (frames would then be counted again) or if flow control
  * stalls.
  */
-export function muxer (init: YamuxMuxerInit = {}): () => StreamMuxerFactory {
+export function muxer (init: YamuxMuxerInit = {}, options: Partial<MuxerOptions> = {}): () => StreamMuxerFactory {
   const stock = yamux(init)
+  const { transportGraceMs } = { ...DEFAULT_MUXER_OPTIONS, ...options }
+  if (!Number.isInteger(transportGraceMs) || transportGraceMs < 0) throw new RangeError(`muxer transportGraceMs must be a non-negative integer, got ${transportGraceMs}`)
   return () => {
     const factory = stock()
     const createStreamMuxer = factory.createStreamMuxer.bind(factory)
     factory.createStreamMuxer = (maConn) => {
       const m = createStreamMuxer(maConn)
+      closeTransportWithMuxer(m, maConn, transportGraceMs)
       if (typeof (m as Partial<Pingable>).ping === 'function') pingable.add(m)
       // every stream, inbound or outbound, is made by this private method
       const internals = m as unknown as { _newStream?: (...args: unknown[]) => YamuxStream }
@@ -40,6 +43,58 @@ export function muxer (init: YamuxMuxerInit = {}): () => StreamMuxerFactory {
       return m
     }
     return factory
+  }
+}
+
+export interface MuxerOptions {
+  /**
+   * How long a connection's transport (its socket) may stay open after its
+   * muxer has closed, before it is aborted. Default 2 000 ms. See
+   * closeTransportWithMuxer.
+   */
+  transportGraceMs: number
+}
+
+export const DEFAULT_MUXER_OPTIONS: Readonly<MuxerOptions> = Object.freeze({
+  transportGraceMs: 2_000
+})
+
+/**
+ * Ends the transport under a muxer that has closed.
+ *
+ * Why: libp2p 3's Connection closes its socket only through its own close()
+ * or abort(). When the muxer closes by any other way (the peer's GoAway; a
+ * close() whose streams did not finish within the close timeout, which then
+ * throws before the socket is closed), the socket stays open, the connection
+ * stays listed as "open", and every newStream on it fails with "The
+ * connection muxer is closed". Seen in test/browser/many-tabs.test.ts on a
+ * busy machine: tabs redialled their relay while the old sockets stayed
+ * established on both ends, 20 tabs held 61 sockets on the relay's WebSocket
+ * port, and at --p2p-max-connections-per-address (64) the relay refused every
+ * tab behind that address (every WebSocket reset at once, for minutes).
+ *
+ * How: after the muxer's close, abort or handling of a GoAway, once it is no
+ * longer open, the transport gets `graceMs` to close the ordinary way (a
+ * peer that sent GoAway closes its end itself; Connection.close closes it
+ * next); a transport still open then is aborted. Reads yamux's `handleGoAway`
+ * (a method its types call private); test/net/muxer.test.ts fails if it is
+ * renamed.
+ */
+function closeTransportWithMuxer (m: StreamMuxer, maConn: MessageStream, graceMs: number): void {
+  const settle = (): void => {
+    if (m.status === 'open' || maConn.status !== 'open') return
+    setTimeout(() => {
+      if (maConn.status === 'open') maConn.abort(new Error('its muxer closed and the transport did not'))
+    }, graceMs)
+  }
+  const abort = m.abort.bind(m)
+  m.abort = (err) => { abort(err); settle() }
+  const close = m.close.bind(m)
+  m.close = async (options) => { try { await close(options) } finally { settle() } }
+  const internals = m as unknown as { handleGoAway?: (reason: number) => void }
+  if (typeof internals.handleGoAway === 'function') {
+    const handleGoAway = internals.handleGoAway.bind(m)
+    internals.handleGoAway = (reason) => { handleGoAway(reason); settle() }
   }
 }
 

@@ -104,6 +104,39 @@ describe('connection liveness', () => {
     expect(hub.libp2p.services.liveness.waitFor(conn)).toBeGreaterThan(400)
   })
 
+  it('checks a peer\'s older connection at once when it opens a new one, and closes the old one if it does not answer', async () => {
+    // the hub pings only on a new connection from a peer it already holds (its interval is ten minutes)
+    const hub = await startNode({ liveness: { intervalMs: 600_000, timeoutMs: 500 } })
+    const peer = await startNode(quiet)
+    nodes = [hub, peer]
+    await connect(peer, hub)
+    await waitFor(() => hub.libp2p.getConnections(peer.peerId).length === 1, 5_000, 'the hub to hold the first connection')
+    const first = hub.libp2p.getConnections(peer.peerId)[0]!
+    // the first connection goes dead as far as pings tell: the peer reads them and never answers
+    await pingHandler(peer, () => {}, false)
+    // the peer comes back on a new connection, as a tab redials its relay
+    await peer.libp2p.dial(hub.libp2p.getMultiaddrs()[0]!, { force: true })
+    await waitFor(() => first.status !== 'open', 3_000, 'the old connection to be closed')
+    expect(hub.libp2p.getConnections(peer.peerId)).toHaveLength(1)
+    expect(hub.libp2p.getConnections(peer.peerId)[0]).not.toBe(first)
+    expect(hub.libp2p.services.liveness.stats()).toMatchObject({ closed: 1, replaced: 1 })
+  })
+
+  it('keeps a peer\'s older connection that answers when it opens a new one (two live connections, as from a simultaneous dial)', async () => {
+    const hub = await startNode({ liveness: { intervalMs: 600_000, timeoutMs: 500 } })
+    const peer = await startNode(quiet)
+    nodes = [hub, peer]
+    await connect(peer, hub)
+    await waitFor(() => hub.libp2p.getConnections(peer.peerId).length === 1, 5_000, 'the hub to hold the first connection')
+    let pings = 0
+    await pingHandler(peer, () => { pings++ })
+    await peer.libp2p.dial(hub.libp2p.getMultiaddrs()[0]!, { force: true })
+    await waitFor(() => pings >= 1, 3_000, 'the old connection to be checked')
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    expect(hub.libp2p.getConnections(peer.peerId)).toHaveLength(2)
+    expect(hub.libp2p.services.liveness.stats()).toMatchObject({ answered: 1, closed: 0, replaced: 0 })
+  })
+
   it('refuses a nonsensical configuration', async () => {
     await expect(startNode({ liveness: { slots: 0 } })).rejects.toThrow(/liveness.slots/)
     await expect(startNode({ liveness: { timeoutMs: 5_000, maxTimeoutMs: 1_000 } })).rejects.toThrow(/liveness.maxTimeoutMs/)
