@@ -70,6 +70,13 @@ for (const scene of SCENES) {
         if (n === undefined) return 'no node'
         return `pool ${n.pool.size} relays ${JSON.stringify(n.connectivity.status().relays.map(r => r.state))} feed ${JSON.stringify(n.feedStats())}`
       }).catch((e: Error) => e.message)}`))).join('\n')
+      const tabLinks = async (): Promise<string> => (await Promise.all(pages.map(async (p, i) => `tab ${i}: ${await p.evaluate(() => {
+        const n = window.lightpoolObserver?.node
+        if (n === undefined) return 'no node'
+        const relays = n.connectivity.status().relays.map(r => JSON.stringify(r)).join(' ')
+        const feeds = n.feedStats().map(f => `${f.state} since ${new Date(f.stateSince).toISOString().slice(11, 19)}${f.lastEnded === undefined ? '' : ` (last ended: ${f.lastEnded.reason})`}`).join(' ')
+        return `relays ${relays} · feeds ${feeds === '' ? 'none' : feeds} · connections ${n.libp2p.getConnections().length}`
+      }).catch((e: Error) => e.message)}`))).join('\n')
       try {
         await waitUntil(async () => (await Promise.all(pages.map(subscribed))).every(Boolean), 90_000, 'every tab to subscribe to the node\'s feed')
         // the sender is a client of a starved node too: what it could not send (a reset socket) is sent
@@ -102,12 +109,28 @@ for (const scene of SCENES) {
         console.log(node.logs.filter(l => Number(l.level) >= 40).slice(-30).map(l => JSON.stringify(l)).join('\n'))
       } catch (err) {
         console.log(await tabStates())
-        console.log(logs.slice(-80).join('\n'))
+        console.log(countRepeats(logs.slice(-400)).join('\n'))
         // what the node said meanwhile: warnings and errors
         console.log(node.logs.filter(l => Number(l.level) >= 40).slice(-60).map(l => JSON.stringify(l)).join('\n'))
+        // last, so that a log cut to its tail still has it: what each tab's links are, and what the node's listeners saw
+        console.log(await tabLinks())
+        console.log(await listenerMetrics(node))
         throw err
       }
     // 20 tabs: 90-130 s quiet, 270-310 s with a core busy (opening them is most of it)
     }, 600_000)
   })
+}
+
+/** Console lines, each once, with how often it came (a tab retrying prints the same error every few seconds). */
+function countRepeats (lines: string[]): string[] {
+  const counts = new Map<string, number>()
+  for (const l of lines) counts.set(l, (counts.get(l) ?? 0) + 1)
+  return [...counts].map(([l, n]) => n > 1 ? `${n}× ${l}` : l)
+}
+
+/** The node's metrics of its p2p listeners and feed: refusals by the per-address caps, WebSocket listener events and errors, connections. */
+async function listenerMetrics (node: TestNode): Promise<string> {
+  const text = await (await fetch(`${node.httpUrl}/metrics`)).text().catch((e: Error) => e.message)
+  return text.split('\n').filter(l => /^(lightpool_p2p_inbound_refused_total|libp2p_websockets_listener_(events|errors)_total|libp2p_connection_manager_connections|lightpool_feed_subscribers|lightpool_relay_reservations|lightpool_peers)\b/.test(l)).join('\n')
 }
