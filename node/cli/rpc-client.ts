@@ -1,6 +1,6 @@
 import { RpcError } from '../rpc/errors.ts'
 
-/** A minimal JSON-RPC 2.0 client over HTTP for the CLI, which backs off when the node rate-limits it. */
+/** A minimal JSON-RPC 2.0 client over HTTP for the CLI, which backs off when the node rate-limits it and sends again a call whose socket was reset. */
 export { RpcError }
 
 /** The path `lightpool node` serves JSON-RPC on. */
@@ -32,6 +32,21 @@ function fetchFailure (err: unknown): string {
 
 let nextId = 1
 
+/**
+ * Socket errors after which a call is sent again: the connection was reset
+ * or closed under the request, as when the node closes a keep-alive socket
+ * the moment the client reuses it (its 5 s idle timeout), or a starved node
+ * resets what it cannot take. A refused connection (no node there) is not
+ * among them. lightpool's methods are safe to send twice: a tx sent again is
+ * "already known", a read reads again.
+ */
+const RESENT_ON = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED'])
+
+function resendable (err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } }).cause?.code
+  return code !== undefined && RESENT_ON.has(code)
+}
+
 export async function rpcCall<T = unknown> (url: string, method: string, params: unknown[] = [], retries = 5): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     let res: Response
@@ -42,7 +57,11 @@ export async function rpcCall<T = unknown> (url: string, method: string, params:
         body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params })
       })
     } catch (err) {
-      throw new RpcError(-1, `cannot reach ${url}: ${fetchFailure(err)}`)
+      if (resendable(err) && attempt < retries) {
+        await new Promise(resolve => setTimeout(resolve, 100 * (attempt + 1)))
+        continue
+      }
+      throw new RpcError(-1, `cannot reach ${url}: ${fetchFailure(err)}${attempt > 0 ? ` (after ${attempt + 1} attempts)` : ''}`)
     }
     if (res.status === 429 && attempt < retries) {
       const wait = Number(res.headers.get('retry-after') ?? '1')

@@ -55,7 +55,8 @@ const BASELINE_FIGURES = Object.freeze({
   date: '2026-12-04',
   commit: BASELINE_COMMIT.slice(0, 7),
   alone: { cpu_pct: '0.6–1.1', rss_mb: '124–128' },
-  five_peers: { cpu_pct: 'TBD', rss_mb: 'TBD' }
+  // --nodes 6 --seconds 90 --warmup 60 --baseline, 2026-12-04: current 0.94 % (max window 1.07), rss 132.1, pss 81.3
+  five_peers: { cpu_pct: 1.66, cpu_pct_max: 1.87, rss_mb: 136.5, pss_mb: 85.7 }
 })
 
 const { values: args } = parseArgs({
