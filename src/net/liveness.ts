@@ -165,8 +165,9 @@ export class ConnectionLiveness implements Startable {
    * relay that old socket stayed established, counted against the address's
    * cap, until two pings went unanswered, up to minutes on a loaded machine.
    * Here one ping decides: the peer has just shown it is alive on the new
-   * connection, so an old one that does not answer within timeoutMs, or whose
-   * muxer is already closed, is dead. A live duplicate (two peers dialling
+   * connection, so an old one that does not answer within its usual wait
+   * (waitFor: at least timeoutMs, longer on a slow link), or whose muxer is
+   * already closed, is dead. A live duplicate (two peers dialling
    * each other at once) answers and is kept.
    */
   private readonly onOpen = (evt: CustomEvent<Connection>): void => {
@@ -212,10 +213,10 @@ export class ConnectionLiveness implements Startable {
     return h.misses >= this.config.missesBeforeClose
   }
 
-  /** One ping of `conn`; `once`: a single miss closes it, and the wait is timeoutMs (see onOpen). */
+  /** One ping of `conn`, waiting as its round trips say (waitFor); `once`: a single miss closes it (see onOpen). */
   private async ping (conn: Connection, opts: { once?: boolean } = {}): Promise<void> {
     this.inFlight.add(conn)
-    const limit = deadline(opts.once === true ? this.config.timeoutMs : this.waitFor(conn), 'no ping answer')
+    const limit = deadline(this.waitFor(conn), 'no ping answer')
     const stopped = this.controller.signal
     const onStop = (): void => { limit.abort(stopped.reason) }
     stopped.addEventListener('abort', onStop, { once: true })

@@ -14,6 +14,17 @@ export interface ConnectivityConfig {
   relayRetryMaxMs: number
   /** Per relay dial. Default 10 s. */
   relayDialTimeoutMs: number
+  /**
+   * Longest redial delay after dials that timed out: the relay took the
+   * socket but did not finish the handshake in relayDialTimeoutMs, so it is
+   * up and overloaded, and every handshake a tab starts costs it (and the
+   * tab) CPU whether or not it finishes. Default 20 s. Seen on a busy machine
+   * (test/browser/many-tabs.test.ts): 20 tabs redialling every 1–3 s kept
+   * the starved relay at its per-address handshake cap, 174 of 223 inbound
+   * handshakes failed, and tabs stayed off their feed for minutes. A relay
+   * that is down refuses the socket at once; that keeps relayRetryMaxMs.
+   */
+  relayBusyRetryMaxMs: number
   /** Relays the tab holds a reservation on (so other tabs can reach it through them), one per relay. Default 3. */
   maxReservations: number
   /**
@@ -59,6 +70,7 @@ const DEFAULT_CONNECTIVITY_CONFIG: Readonly<ConnectivityConfig> = Object.freeze(
   relayRetryBaseMs: 1_000,
   relayRetryMaxMs: 3_000,
   relayDialTimeoutMs: 10_000,
+  relayBusyRetryMaxMs: 20_000,
   maxReservations: 3,
   reservationRetryBaseMs: 5_000,
   reservationRetryMaxMs: 60_000,

@@ -137,14 +137,17 @@ export class RelayKeeper {
     const { config, guard, events, log } = this.init
     r.dialing = true
     events.emit('change', undefined)
-    guard.allowDuring(r.peer, async () => await this.components.connectionManager.openConnection(r.addr, { signal: AbortSignal.timeout(config.relayDialTimeoutMs) }))
+    const signal = AbortSignal.timeout(config.relayDialTimeoutMs)
+    guard.allowDuring(r.peer, async () => await this.components.connectionManager.openConnection(r.addr, { signal }))
       .then(() => {
         r.failures = 0
         r.nextAt = 0
       }, (err: Error) => {
         r.failures++
-        r.nextAt = Date.now() + jittered(backoffDelay(r.failures, config.relayRetryBaseMs, config.relayRetryMaxMs))
-        log('relay %s dial failed (%d in a row) - %e', r.peer, r.failures, err)
+        // timed out: the relay is up and slow (overloaded), so back off further than from one that is down
+        const maxMs = signal.aborted ? Math.max(config.relayRetryMaxMs, config.relayBusyRetryMaxMs) : config.relayRetryMaxMs
+        r.nextAt = Date.now() + jittered(backoffDelay(r.failures, config.relayRetryBaseMs, maxMs))
+        log('relay %s dial failed (%d in a row%s) - %e', r.peer, r.failures, signal.aborted ? ', timed out' : '', err)
       })
       .finally(() => {
         r.dialing = false
