@@ -99,6 +99,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     try {
       restored = await core.intake.restore()
     } catch (err) {
+      // `err` is the failure to report; the store is closed as best it can be on the way out
       await store.close().catch(() => {})
       throw err
     }
@@ -137,6 +138,7 @@ export async function createLightpool (init: LightpoolInit): Promise<Lightpool> 
     libp2p = await createLibp2p(options)
   } catch (err) {
     await pool.stop()
+    // the pool has flushed what it holds: a store that then fails to close has nothing left to lose, and stop must finish
     await store.close().catch(() => {})
     throw err
   }

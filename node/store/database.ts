@@ -134,6 +134,7 @@ export class Database {
       if ((init.minFreeBytes ?? 0) > 0) database.writes.spaceCheck = freeSpaceCheck(path, init.minFreeBytes!)
       return database
     } catch (err) {
+      // `err` is the failure to report; a close that fails on a half-opened database adds nothing to it
       await root.close().catch(() => {})
       if (err instanceof DataDirError) throw err
       throw new DataDirError(path, `cannot read it (${(err as Error).message})`, MOVE_ASIDE, { cause: err })
