@@ -45,7 +45,7 @@ export interface NodeUpkeepConfig {
   peerIdleMaintenanceMs: number
 }
 
-export const DEFAULT_NODE_UPKEEP_CONFIG: Readonly<NodeUpkeepConfig> = Object.freeze({
+const DEFAULT_NODE_UPKEEP_CONFIG: Readonly<NodeUpkeepConfig> = Object.freeze({
   pingVia: 'muxer',
   peerIdleMaintenanceMs: 2 * 60_000
 })

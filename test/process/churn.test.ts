@@ -146,7 +146,8 @@ describe('churn (processes)', () => {
     const acked = new Map<string, { by: number, at: number }>()
     let attempted = 0
     let failedSends = 0
-    let churning = true
+    // an object: the burst reads it while the churn loop below sets it
+    const churn = { on: true }
     const burstStart = performance.now()
     const now = (): number => performance.now() - burstStart
     const live = (): Slot[] => slots.filter(s => s.node !== undefined)
@@ -165,7 +166,7 @@ describe('churn (processes)', () => {
     }
     const burst = (async () => {
       const inFlight = new Set<Promise<void>>()
-      while (churning || now() < MIN_BURST_MS) {
+      while (churn.on || now() < MIN_BURST_MS) {
         const at = attempted++ * 1000 / RATE
         if (at > now()) await new Promise(resolve => setTimeout(resolve, at - now()))
         while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight)
@@ -200,7 +201,7 @@ describe('churn (processes)', () => {
         }))
       }
     } finally {
-      churning = false
+      churn.on = false
       await burst
     }
     const burstMs = now()
