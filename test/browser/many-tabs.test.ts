@@ -26,6 +26,14 @@ const TABS = Number(process.env.LIGHTPOOL_TABS ?? 20)
  * wait to each connection's round trips and asks twice.)
  */
 const MANY_TABS = process.env.LIGHTPOOL_MANY_TABS === '1'
+/**
+ * `npm test` runs the quiet scene (`npm run test:many-tabs`); the busy one is
+ * `npm run test:many-tabs:busy`. It is out of the gate until it passes five
+ * runs in a row (issue 20): on 2026-12-04 it passed 4 of 5 here and failed in
+ * a clean-clone CI run, where tabs cut off by a load spike while the last
+ * ones opened did not all get back through the starved relay's handshakes
+ * within 90 s (docs/measurements.md, "Tabs on a busy machine").
+ */
 const SCENES = (process.env.LIGHTPOOL_MANY_TABS_SCENES ?? 'quiet,busy').split(',')
 
 for (const scene of SCENES) {
