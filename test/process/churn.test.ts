@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { toHex } from '../../src/index.ts'
 import { recordFigure, STRESS } from '../helpers/figures.ts'
 import { allPendingHashes, removeDir, startNodeProcess, tempDir, type NodeProcess } from '../helpers/process.ts'
+import { seeded } from '../helpers/seeded.ts'
 import { makeTx } from '../helpers/txs.ts'
 
 /**
@@ -35,18 +36,6 @@ const MAX_IN_FLIGHT = 16
 const DOWN_MS: readonly [number, number] = [500, 2_500]
 /** How long every node may take to hold every acknowledged tx once the churn is over. */
 const CONVERGE_MS = 90_000
-
-/** mulberry32: a small seeded generator, so a failing run's choices can be replayed. */
-function seeded (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** A free TCP port below Linux's ephemeral range (32768–60999), so no outgoing connection takes it while its node is down. */
 async function freePort (random: () => number, taken: Set<number>): Promise<number> {

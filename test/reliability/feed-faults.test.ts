@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { createLogger, defaults, runNode, type NodeConfig, type RunningNode } from '../../node/index.ts'
 import type { BuiltTx } from '../../src/index.ts'
 import { NO_BROWSER, ensureWebBuilt, launchChromium, removeDir, tempDir, waitUntil, WEB_DIR } from '../helpers/browser.ts'
+import { seeded } from '../helpers/seeded.ts'
 import { makeTx } from '../helpers/txs.ts'
 import { recordFigure } from '../helpers/figures.ts'
 import type { LightReport, LightWorkerInit } from './feed-faults/light-worker.ts'
@@ -39,17 +40,6 @@ const SEED = Number(process.env.LIGHTPOOL_SEED ?? Date.now() % 100_000)
 
 type Fault = 'reset-streams' | 'close-connections' | 'stall' | 'restart'
 interface FaultRecord { kind: Fault, at: number, backAt: number, hit: number }
-
-function rng (seed: number): () => number {
-  let s = seed >>> 0
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0
-    let t = s
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -105,7 +95,7 @@ describe.skipIf(NO_BROWSER)('light feed under injected faults: resets, closed co
 
   it(`every light node and tab ends with the relay's pool, each feed back${STRESS ? '' : ` ≤ ${RECOVERY_BOUND_MS} ms after the relay is back`}`, async () => {
     await ensureWebBuilt()
-    const random = rng(SEED)
+    const random = seeded(SEED)
     console.log(`feed faults: seed ${SEED} (LIGHTPOOL_SEED=${SEED} repeats it)`)
     const config: NodeConfig = {
       ...defaults(),
